@@ -1,0 +1,77 @@
+import { DEFAULTS, KeywayServer, type ServerConfig } from "@keyway/server";
+import { type Command, InvalidArgumentError } from "commander";
+import { pino } from "pino";
+
+interface ServeFlags {
+  name: string;
+  dataDir: string;
+  listenClientUrls: string;
+  advertiseClientUrls?: string;
+  initialAdvertisePeerUrls: string;
+  initialClusterToken: string;
+  maxTxnOps: number;
+  maxRequestBytes: number;
+  logLevel: string;
+}
+
+function positiveInt(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return parsed;
+}
+
+const urlList = (value: string) => value.split(",").map((url) => url.trim()).filter((url) => url !== "");
+
+/** `keyway serve`: one member with its embedded storage. Flag names and defaults follow etcd's. */
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("run a Keyway member (etcd v3 API over gRPC)")
+    .option("--name <name>", "human-readable name for this member", DEFAULTS.name)
+    .option("--data-dir <dir>", "path to the data directory", DEFAULTS.dataDir)
+    .option("--listen-client-urls <urls>", "comma-separated URLs to serve clients on", DEFAULTS.listenClientUrls.join(","))
+    .option("--advertise-client-urls <urls>", "comma-separated client URLs announced to the cluster (default: listen URLs)")
+    .option("--initial-advertise-peer-urls <urls>", "peer URLs announced in the member list", DEFAULTS.advertisePeerUrls.join(","))
+    .option("--initial-cluster-token <token>", "token that makes this cluster's id unique", DEFAULTS.initialClusterToken)
+    .option("--max-txn-ops <n>", "maximum operations in one txn", positiveInt, DEFAULTS.maxTxnOps)
+    .option("--max-request-bytes <n>", "maximum client request size in bytes", positiveInt, DEFAULTS.maxRequestBytes)
+    .option("--log-level <level>", "debug, info, warn, error", "info")
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const logger = pino({ level: flags.logLevel, base: { name: flags.name } });
+  const listenClientUrls = urlList(flags.listenClientUrls);
+  const config: ServerConfig = {
+    name: flags.name,
+    dataDir: flags.dataDir,
+    listenClientUrls,
+    advertiseClientUrls: flags.advertiseClientUrls ? urlList(flags.advertiseClientUrls) : listenClientUrls,
+    advertisePeerUrls: urlList(flags.initialAdvertisePeerUrls),
+    initialClusterToken: flags.initialClusterToken,
+    maxTxnOps: flags.maxTxnOps,
+    maxRequestBytes: flags.maxRequestBytes,
+    logger,
+  };
+  const server = await KeywayServer.start(config, (error) => {
+    logger.fatal({ err: error }, "storage failure, stopping: durability can no longer be promised");
+    process.exit(1);
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}

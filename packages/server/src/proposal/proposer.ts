@@ -1,0 +1,113 @@
+import { keywaypb } from "@keyway/api";
+import type { ApplyOutcome, LogEntry, StateMachine } from "../apply/index.js";
+import { EtcdServerError } from "../errors.js";
+import type { Wal, WalEntry } from "../wal/index.js";
+
+/** The request payload of one log entry (everything an InternalRequest carries but its id). */
+export type Proposal = NonNullable<keywaypb.InternalRequest["request"]>;
+
+interface Pending {
+  entry: LogEntry;
+  encoded: Uint8Array;
+  resolve(outcome: ApplyOutcome): void;
+  reject(error: Error): void;
+}
+
+/** Where the proposer starts: the log position and term recovered from the WAL. */
+export interface ProposerStart {
+  /** Index the next proposal gets. */
+  nextIndex: number;
+  /** Term stamped on new entries (one member: bumped on every start, as etcd's election would). */
+  term: number;
+  /** Proposals larger than this, encoded, fail with `request is too large`. */
+  maxRequestBytes: number;
+  /** Called once if the WAL cannot be written: the member must stop, it can no longer promise durability. */
+  onFatal(error: Error): void;
+}
+
+/**
+ * The single-member write path: propose → WAL append + fdatasync → commit → apply → reply.
+ *
+ * Proposals arriving in the same event-loop turn become one WAL batch; batches made while an
+ * fsync is in flight are coalesced by the WAL (group commit). With one member an entry is
+ * committed as soon as it is durable; Raft will later replace only that decision. Entries are
+ * applied strictly in log order, and a caller's promise resolves with its entry's outcome.
+ */
+export class Proposer {
+  private nextIndex: number;
+  private readonly term: number;
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private applyTail: Promise<void> = Promise.resolve();
+  private nextRequestId = 1n;
+  private failure: Error | undefined;
+
+  constructor(
+    private readonly wal: Wal,
+    private readonly stateMachine: StateMachine,
+    private readonly start: ProposerStart,
+  ) {
+    this.nextIndex = start.nextIndex;
+    this.term = start.term;
+  }
+
+  /** Index of the last entry handed to the WAL. */
+  get lastIndex(): number {
+    return this.nextIndex - 1;
+  }
+
+  /** Proposes one request; resolves with its apply outcome once it is durable and applied. */
+  propose(request: Proposal): Promise<ApplyOutcome> {
+    if (this.failure !== undefined) return Promise.reject(new EtcdServerError("stopped"));
+    const message: keywaypb.InternalRequest = { id: this.nextRequestId++, request };
+    const encoded = keywaypb.InternalRequest.encode(message).finish();
+    if (encoded.length > this.start.maxRequestBytes) {
+      return Promise.reject(new EtcdServerError("requestTooLarge"));
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry: { index: 0, request: message }, encoded, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Resolves when every proposal made so far has been applied (or failed). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.flushScheduled) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await this.applyTail.catch(() => undefined);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const walEntries: WalEntry[] = batch.map((pending) => {
+      pending.entry.index = this.nextIndex++;
+      return { index: pending.entry.index, term: this.term, data: pending.encoded };
+    });
+    const durable = this.wal.append({ entries: walEntries });
+    this.applyTail = this.applyTail
+      .then(() => durable)
+      .then(
+        () => {
+          const outcomes = this.stateMachine.applyBatch(batch.map((pending) => pending.entry));
+          batch.forEach((pending, i) => pending.resolve(outcomes[i] as ApplyOutcome));
+        },
+        (error: unknown) => this.fail(batch, error),
+      );
+  }
+
+  private fail(batch: Pending[], cause: unknown): void {
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    for (const pending of batch) pending.reject(new EtcdServerError("stopped"));
+    if (this.failure === undefined) {
+      this.failure = error;
+      this.start.onFatal(error);
+    }
+  }
+}

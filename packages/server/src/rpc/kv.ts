@@ -1,0 +1,64 @@
+import { etcdserverpb } from "@keyway/api";
+import {
+  type ApplyOutcome,
+  checkDeleteRangeRequest,
+  checkPutRequest,
+  checkRangeRequest,
+  checkTxnRequest,
+  isReadOnlyTxn,
+  type StateMachine,
+} from "../apply/index.js";
+import type { Proposer } from "../proposal/proposer.js";
+import { fillHeader, type HeaderSource } from "./header.js";
+import { unary } from "./unary.js";
+
+/** What the KV service needs from the member. */
+export interface KvDeps {
+  stateMachine: StateMachine;
+  proposer: Proposer;
+  header: HeaderSource;
+  maxTxnOps: number;
+}
+
+/** etcd's KV service: reads from the applied state, writes through the proposer. */
+export function kvService(deps: KvDeps): etcdserverpb.KVServer {
+  const { stateMachine, proposer, header } = deps;
+  const withHeader = <T extends { header?: etcdserverpb.ResponseHeader | undefined }>(response: T): T => {
+    response.header = fillHeader(header, response.header);
+    return response;
+  };
+  return {
+    range: unary((request) => {
+      checkRangeRequest(request);
+      return withHeader(stateMachine.range(request));
+    }),
+    put: unary(async (request) => {
+      checkPutRequest(request);
+      return withHeader(
+        expectOk(await proposer.propose({ $case: "put", put: request })) as etcdserverpb.PutResponse,
+      );
+    }),
+    deleteRange: unary(async (request) => {
+      checkDeleteRangeRequest(request);
+      const outcome = await proposer.propose({ $case: "deleteRange", deleteRange: request });
+      return withHeader(expectOk(outcome) as etcdserverpb.DeleteRangeResponse);
+    }),
+    txn: unary(async (request) => {
+      checkTxnRequest(request, deps.maxTxnOps);
+      if (isReadOnlyTxn(request)) return withHeader(stateMachine.readTxn(request));
+      const outcome = await proposer.propose({ $case: "txn", txn: request });
+      return withHeader(expectOk(outcome) as etcdserverpb.TxnResponse);
+    }),
+    compact: unary(async (request) => {
+      const outcome = await proposer.propose({ $case: "compaction", compaction: request });
+      const response = expectOk(outcome) as etcdserverpb.CompactionResponse;
+      if (request.physical) await stateMachine.compacted(Number(request.revision));
+      return withHeader(response);
+    }),
+  };
+}
+
+function expectOk(outcome: ApplyOutcome) {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.response;
+}

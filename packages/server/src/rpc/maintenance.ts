@@ -1,0 +1,67 @@
+import { etcdserverpb } from "@keyway/api";
+import type { StateMachine } from "../apply/index.js";
+import { ETCD_API_VERSION } from "../config.js";
+import { EtcdServerError } from "../errors.js";
+import type { Proposer } from "../proposal/proposer.js";
+import { fillHeader, type HeaderSource } from "./header.js";
+import { unary } from "./unary.js";
+
+/** etcd's default backend quota (`--quota-backend-bytes`), reported by Status. */
+const QUOTA_BACKEND_BYTES = 2n * 1024n * 1024n * 1024n;
+
+/** What the Maintenance service needs from the member. */
+export interface MaintenanceDeps {
+  stateMachine: StateMachine;
+  proposer: Proposer;
+  header: HeaderSource;
+}
+
+/**
+ * etcd's Maintenance service for one member. Snapshot and Downgrade are not served yet (the
+ * compatibility table says so); gRPC answers UNIMPLEMENTED for them.
+ */
+export function maintenanceService(deps: MaintenanceDeps): Pick<
+  etcdserverpb.MaintenanceServer,
+  "status" | "alarm" | "defragment" | "hash" | "hashKV" | "moveLeader"
+> {
+  const { stateMachine, proposer, header } = deps;
+  const head = () => fillHeader(header, undefined);
+  return {
+    status: unary(() => {
+      const size = stateMachine.dbSize();
+      return etcdserverpb.StatusResponse.fromPartial({
+        header: head(),
+        version: ETCD_API_VERSION,
+        dbSize: BigInt(size.totalBytes),
+        dbSizeInUse: BigInt(size.inUseBytes),
+        leader: header.memberId,
+        raftIndex: BigInt(proposer.lastIndex),
+        raftTerm: header.raftTerm(),
+        raftAppliedIndex: BigInt(stateMachine.appliedIndex),
+        dbSizeQuota: QUOTA_BACKEND_BYTES,
+      });
+    }),
+    // No alarm can be raised yet: the quota check and corruption checks come with later work.
+    alarm: unary(() => etcdserverpb.AlarmResponse.fromPartial({ header: head(), alarms: [] })),
+    // LMDB reuses freed pages in place, so there is nothing to give back; answer as etcd does on success.
+    defragment: unary(() => etcdserverpb.DefragmentResponse.fromPartial({ header: head() })),
+    hash: unary(() => {
+      const { hash } = stateMachine.hashKV(0);
+      return etcdserverpb.HashResponse.fromPartial({ header: head(), hash });
+    }),
+    hashKV: unary((request) => {
+      const result = stateMachine.hashKV(Number(request.revision));
+      return etcdserverpb.HashKVResponse.fromPartial({
+        header: head(),
+        hash: result.hash,
+        compactRevision: BigInt(result.compactRevision),
+        hashRevision: BigInt(result.hashRevision),
+      });
+    }),
+    moveLeader: unary((request) => {
+      // One member leads already; any other target is not a voting member of this cluster.
+      if (request.targetID !== header.memberId) throw new EtcdServerError("badLeaderTransferee");
+      return etcdserverpb.MoveLeaderResponse.fromPartial({ header: head() });
+    }),
+  };
+}

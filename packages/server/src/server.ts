@@ -1,0 +1,131 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { etcdserverpb, health } from "@keyway/api";
+import { StateMachine } from "./apply/index.js";
+import { GRPC_OVERHEAD_BYTES, type ServerConfig } from "./config.js";
+import { loadOrCreateIdentity } from "./member/identity.js";
+import { Proposer } from "./proposal/proposer.js";
+import { replayWal } from "./proposal/recovery.js";
+import { clusterService } from "./rpc/cluster.js";
+import type { HeaderSource } from "./rpc/header.js";
+import { healthService } from "./rpc/health.js";
+import { kvService } from "./rpc/kv.js";
+import { maintenanceService } from "./rpc/maintenance.js";
+import { listenAddress } from "./url.js";
+import { Wal } from "./wal/index.js";
+
+/** How long shutdown waits for in-flight calls before cutting them off. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/** A running member: serves clients until {@link KeywayServer.close}. */
+export class KeywayServer implements AsyncDisposable {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly grpc: Server,
+    private readonly proposer: Proposer,
+    private readonly wal: Wal,
+    private readonly stateMachine: StateMachine,
+    private readonly config: ServerConfig,
+    /** host:port pairs actually bound, in the order of `listenClientUrls`. */
+    readonly boundAddresses: string[],
+  ) {}
+
+  /**
+   * Opens the data dir, recovers (backend, then WAL entries the backend has not applied), and
+   * starts serving. `onFatal` is called if durability can no longer be promised (a WAL write or
+   * fsync failed); the caller should exit.
+   */
+  static async start(config: ServerConfig, onFatal: (error: Error) => void): Promise<KeywayServer> {
+    const { logger } = config;
+    const memberDir = join(config.dataDir, "member");
+    await mkdir(memberDir, { recursive: true });
+    const identity = await loadOrCreateIdentity(memberDir, config.initialClusterToken);
+    const stateMachine = StateMachine.open({ dir: join(memberDir, "db"), leases: { has: () => false }, logger });
+    const { wal, replay } = await Wal.open({ dir: join(memberDir, "wal"), logger });
+    const lastIndex = replayWal(replay.entries, stateMachine);
+    // One member wins every election at once: a restart is a new term, as with etcd.
+    const term = (replay.hardState?.term ?? 0) + 1;
+    await wal.append({ hardState: { term, vote: identity.memberId, commit: lastIndex } });
+    logger.info(
+      { memberId: identity.memberId.toString(16), term, appliedIndex: stateMachine.appliedIndex, lastIndex },
+      "recovered",
+    );
+
+    const proposer = new Proposer(wal, stateMachine, {
+      nextIndex: lastIndex + 1,
+      term,
+      maxRequestBytes: config.maxRequestBytes,
+      onFatal,
+    });
+    const header: HeaderSource = {
+      clusterId: identity.clusterId,
+      memberId: identity.memberId,
+      raftTerm: () => BigInt(term),
+      currentRevision: () => stateMachine.currentRevision,
+    };
+    const grpc = new Server({
+      "grpc.max_receive_message_length": config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      "grpc.max_send_message_length": 2 ** 31 - 1,
+      "grpc.max_concurrent_streams": 2 ** 31 - 1,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+    });
+    grpc.addService(etcdserverpb.KVService, kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }));
+    grpc.addService(etcdserverpb.MaintenanceService, maintenanceService({ stateMachine, proposer, header }));
+    grpc.addService(
+      etcdserverpb.ClusterService,
+      clusterService(header, {
+        name: config.name,
+        peerUrls: config.advertisePeerUrls,
+        clientUrls: config.advertiseClientUrls,
+      }),
+    );
+    grpc.addService(health.HealthService, healthService());
+
+    const boundAddresses: string[] = [];
+    for (const url of config.listenClientUrls) {
+      const address = listenAddress(url);
+      const port = await new Promise<number>((resolve, reject) =>
+        grpc.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      );
+      boundAddresses.push(address.replace(/:\d+$/, `:${port}`));
+    }
+    logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
+    return new KeywayServer(grpc, proposer, wal, stateMachine, config, boundAddresses);
+  }
+
+  /**
+   * Stops accepting calls, lets in-flight ones finish (writes included), makes everything
+   * durable and closes the storage. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private async shutdown(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.grpc.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      this.grpc.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await this.proposer.drain();
+    await this.wal.close();
+    await this.stateMachine.sync();
+    await this.stateMachine.close();
+    this.config.logger.info({}, "stopped");
+  }
+}

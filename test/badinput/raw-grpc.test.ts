@@ -1,0 +1,137 @@
+import { type Client, credentials, type ServiceError } from "@grpc/grpc-js";
+import { etcdserverpb } from "@keyway/api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerPair, startPair } from "../support/pair.js";
+import { type CallOutcome, call, type RawClients, rawClients, withoutIds } from "../support/raw-grpc.js";
+
+/**
+ * Bad input over raw gRPC, sent identically to real etcd 3.4 and to Keyway: the status code and
+ * message (or the response) must match, and the server must keep serving afterwards.
+ */
+const { PutRequest, RangeRequest, TxnRequest, DeleteRangeRequest, CompactionRequest } = etcdserverpb;
+const key = (text: string) => Buffer.from(text);
+const put = (k: string, v = "v") => ({ $case: "requestPut" as const, requestPut: PutRequest.fromPartial({ key: key(k), value: key(v) }) });
+
+type Probe = (c: RawClients) => Promise<CallOutcome<unknown>>;
+
+const probes: Record<string, Probe> = {
+  "range with empty key": (c) => call((cb) => c.kv.range(RangeRequest.fromPartial({}), cb)),
+  "put with empty key": (c) => call((cb) => c.kv.put(PutRequest.fromPartial({ value: key("v") }), cb)),
+  "delete with empty key": (c) => call((cb) => c.kv.deleteRange(DeleteRangeRequest.fromPartial({}), cb)),
+  "put ignore_value with a value": (c) =>
+    call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("k"), value: key("v"), ignoreValue: true }), cb)),
+  "put ignore_lease with a lease": (c) =>
+    call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("k"), lease: 5n, ignoreLease: true }), cb)),
+  "put ignore_value on a missing key": (c) =>
+    call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("nope"), ignoreValue: true }), cb)),
+  "put with an unknown lease": (c) =>
+    call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("k"), value: key("v"), lease: 0x1234n }), cb)),
+  "txn with 129 operations": (c) =>
+    call((cb) =>
+      c.kv.txn(TxnRequest.fromPartial({ success: Array.from({ length: 129 }, (_, i) => ({ request: put(`k${i}`) })) }), cb),
+    ),
+  "txn with 128 operations": (c) =>
+    call((cb) =>
+      c.kv.txn(TxnRequest.fromPartial({ success: Array.from({ length: 128 }, (_, i) => ({ request: put(`t${i}`) })) }), cb),
+    ),
+  "txn writing one key twice": (c) =>
+    call((cb) => c.kv.txn(TxnRequest.fromPartial({ success: [{ request: put("d") }, { request: put("d") }] }), cb)),
+  "txn with a put inside a deleted range": (c) =>
+    call((cb) =>
+      c.kv.txn(
+        TxnRequest.fromPartial({
+          success: [
+            { request: { $case: "requestDeleteRange", requestDeleteRange: { key: key("a"), rangeEnd: key("z"), prevKv: false } } },
+            { request: put("m") },
+          ],
+        }),
+        cb,
+      ),
+    ),
+  "txn with an empty RequestOp": (c) => call((cb) => c.kv.txn(TxnRequest.fromPartial({ success: [{}] }), cb)),
+  "txn compare with empty key": (c) =>
+    call((cb) => c.kv.txn(TxnRequest.fromPartial({ compare: [{ key: Buffer.alloc(0) }], success: [{ request: put("x") }] }), cb)),
+  "range with an unknown sort order": (c) =>
+    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortOrder: 7 }), cb)),
+  "range with an unknown sort target": (c) =>
+    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortTarget: 9, sortOrder: 1 }), cb)),
+  "range with range_end before key": (c) =>
+    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("z"), rangeEnd: key("a") }), cb)),
+  "range at a negative revision": (c) =>
+    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), revision: -5n }), cb)),
+  "range with a negative limit": (c) =>
+    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), limit: -1n }), cb)),
+  "compact at a negative revision": (c) =>
+    call((cb) => c.kv.compact(CompactionRequest.fromPartial({ revision: -1n }), cb)),
+  "compact at revision 0": (c) => call((cb) => c.kv.compact(CompactionRequest.fromPartial({ revision: 0n }), cb)),
+  "put of 1.6 MiB (over max-request-bytes)": (c) =>
+    call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("big"), value: Buffer.alloc(1_600_000, 1) }), cb)),
+};
+
+/** Sends raw bytes as a request body, bypassing protobuf encoding. */
+function rawBytes(endpoint: string, method: string, body: Buffer): Promise<CallOutcome<unknown>> {
+  const client: Client = new etcdserverpb.KVClient(endpoint.replace("http://", ""), credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      method,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      (error: ServiceError | null, value?: Buffer) => {
+        client.close();
+        resolve(error ? { ok: false, code: error.code, message: "" } : { ok: true, value: value?.length });
+      },
+    );
+  });
+}
+
+describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
+  let pair: ServerPair;
+  let etcd: RawClients;
+  let keyway: RawClients;
+  beforeAll(async () => {
+    pair = await startPair();
+    etcd = rawClients(pair.etcd.endpoints[0] as string);
+    keyway = rawClients(pair.keyway.endpoint);
+  });
+  afterAll(async () => {
+    etcd?.close();
+    keyway?.close();
+    await pair?.close();
+  });
+
+  for (const [name, probe] of Object.entries(probes)) {
+    it(name, async () => {
+      const expected = withoutIds(await probe(etcd));
+      const actual = withoutIds(await probe(keyway));
+      expect(actual).toEqual(expected);
+    });
+  }
+
+  it("a request over the gRPC limit is refused by the transport (RESOURCE_EXHAUSTED) on both", async () => {
+    const huge = (c: RawClients) =>
+      call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("huge"), value: Buffer.alloc(3 * 1024 * 1024, 1) }), cb));
+    const [e, k] = [await huge(etcd), await huge(keyway)];
+    expect(e.ok || k.ok).toBe(false);
+    if (!e.ok && !k.ok) expect(k.code).toBe(e.code);
+  });
+
+  for (const [label, body] of [
+    ["truncated varint", Buffer.from([0x0a, 0xff])],
+    ["wrong wire type for key", Buffer.from([0x0d, 1, 2, 3, 4])],
+    ["length past the end", Buffer.from([0x0a, 0x7f, 0x61])],
+  ] as const) {
+    it(`malformed protobuf (${label}) gets the same status code`, async () => {
+      const [e, k] = [
+        await rawBytes(pair.etcd.endpoints[0] as string, "/etcdserverpb.KV/Range", body),
+        await rawBytes(pair.keyway.endpoint, "/etcdserverpb.KV/Range", body),
+      ];
+      expect(k).toEqual(e);
+    });
+  }
+
+  it("still serves after all of the above", async () => {
+    const status = await call((cb) => keyway.maintenance.status({}, cb));
+    expect(status.ok).toBe(true);
+  });
+});

@@ -1,0 +1,31 @@
+import { spawnSync } from "node:child_process";
+import { ETCDCTL_BIN } from "./etcd-process.js";
+
+/** What one etcdctl invocation printed. */
+export interface CtlResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs etcdctl 3.4 against one endpoint, with optional standard input (for `txn`). */
+export function etcdctl(endpoint: string, args: readonly string[], stdin?: string): CtlResult {
+  const result = spawnSync(ETCDCTL_BIN, [`--endpoints=${endpoint}`, "--command-timeout=10s", ...args], {
+    env: { ...process.env, ETCDCTL_API: "3" },
+    input: stdin ?? "",
+    encoding: "utf8",
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Blanks what legitimately differs between two servers running the same operations: member and
+ * cluster ids, the Raft term, and timings. Revisions, values, counts and errors stay.
+ */
+export function normalise(result: CtlResult): CtlResult {
+  const clean = (text: string) =>
+    text
+      .replace(/"(cluster_id|member_id|raft_term)":\d+/g, '"$1":0')
+      .replace(/took = [0-9.]+[µm]?s/g, "took = <t>");
+  return { status: result.status, stdout: clean(result.stdout), stderr: clean(result.stderr) };
+}
