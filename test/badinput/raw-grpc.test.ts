@@ -10,7 +10,10 @@ import { type CallOutcome, call, type RawClients, rawClients, withoutIds } from 
  */
 const { PutRequest, RangeRequest, TxnRequest, DeleteRangeRequest, CompactionRequest } = etcdserverpb;
 const key = (text: string) => Buffer.from(text);
-const put = (k: string, v = "v") => ({ $case: "requestPut" as const, requestPut: PutRequest.fromPartial({ key: key(k), value: key(v) }) });
+const put = (k: string, v = "v") => ({
+  $case: "requestPut" as const,
+  requestPut: PutRequest.fromPartial({ key: key(k), value: key(v) }),
+});
 
 type Probe = (c: RawClients) => Promise<CallOutcome<unknown>>;
 
@@ -28,20 +31,37 @@ const probes: Record<string, Probe> = {
     call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("k"), value: key("v"), lease: 0x1234n }), cb)),
   "txn with 129 operations": (c) =>
     call((cb) =>
-      c.kv.txn(TxnRequest.fromPartial({ success: Array.from({ length: 129 }, (_, i) => ({ request: put(`k${i}`) })) }), cb),
+      c.kv.txn(
+        TxnRequest.fromPartial({
+          success: Array.from({ length: 129 }, (_, i) => ({ request: put(`k${i}`) })),
+        }),
+        cb,
+      ),
     ),
   "txn with 128 operations": (c) =>
     call((cb) =>
-      c.kv.txn(TxnRequest.fromPartial({ success: Array.from({ length: 128 }, (_, i) => ({ request: put(`t${i}`) })) }), cb),
+      c.kv.txn(
+        TxnRequest.fromPartial({
+          success: Array.from({ length: 128 }, (_, i) => ({ request: put(`t${i}`) })),
+        }),
+        cb,
+      ),
     ),
   "txn writing one key twice": (c) =>
-    call((cb) => c.kv.txn(TxnRequest.fromPartial({ success: [{ request: put("d") }, { request: put("d") }] }), cb)),
+    call((cb) =>
+      c.kv.txn(TxnRequest.fromPartial({ success: [{ request: put("d") }, { request: put("d") }] }), cb),
+    ),
   "txn with a put inside a deleted range": (c) =>
     call((cb) =>
       c.kv.txn(
         TxnRequest.fromPartial({
           success: [
-            { request: { $case: "requestDeleteRange", requestDeleteRange: { key: key("a"), rangeEnd: key("z"), prevKv: false } } },
+            {
+              request: {
+                $case: "requestDeleteRange",
+                requestDeleteRange: { key: key("a"), rangeEnd: key("z"), prevKv: false },
+              },
+            },
             { request: put("m") },
           ],
         }),
@@ -50,11 +70,23 @@ const probes: Record<string, Probe> = {
     ),
   "txn with an empty RequestOp": (c) => call((cb) => c.kv.txn(TxnRequest.fromPartial({ success: [{}] }), cb)),
   "txn compare with empty key": (c) =>
-    call((cb) => c.kv.txn(TxnRequest.fromPartial({ compare: [{ key: Buffer.alloc(0) }], success: [{ request: put("x") }] }), cb)),
+    call((cb) =>
+      c.kv.txn(
+        TxnRequest.fromPartial({ compare: [{ key: Buffer.alloc(0) }], success: [{ request: put("x") }] }),
+        cb,
+      ),
+    ),
   "range with an unknown sort order": (c) =>
-    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortOrder: 7 }), cb)),
+    call((cb) =>
+      c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortOrder: 7 }), cb),
+    ),
   "range with an unknown sort target": (c) =>
-    call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortTarget: 9, sortOrder: 1 }), cb)),
+    call((cb) =>
+      c.kv.range(
+        RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortTarget: 9, sortOrder: 1 }),
+        cb,
+      ),
+    ),
   "range with range_end before key": (c) =>
     call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("z"), rangeEnd: key("a") }), cb)),
   "range at a negative revision": (c) =>
@@ -63,14 +95,20 @@ const probes: Record<string, Probe> = {
     call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), limit: -1n }), cb)),
   "compact at a negative revision": (c) =>
     call((cb) => c.kv.compact(CompactionRequest.fromPartial({ revision: -1n }), cb)),
-  "compact at revision 0": (c) => call((cb) => c.kv.compact(CompactionRequest.fromPartial({ revision: 0n }), cb)),
+  "compact at revision 0": (c) =>
+    call((cb) => c.kv.compact(CompactionRequest.fromPartial({ revision: 0n }), cb)),
   "put of 1.6 MiB (over max-request-bytes)": (c) =>
-    call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("big"), value: Buffer.alloc(1_600_000, 1) }), cb)),
+    call((cb) =>
+      c.kv.put(PutRequest.fromPartial({ key: key("big"), value: Buffer.alloc(1_600_000, 1) }), cb),
+    ),
 };
 
 /** Sends raw bytes as a request body, bypassing protobuf encoding. */
 function rawBytes(endpoint: string, method: string, body: Buffer): Promise<CallOutcome<unknown>> {
-  const client: Client = new etcdserverpb.KVClient(endpoint.replace("http://", ""), credentials.createInsecure());
+  const client: Client = new etcdserverpb.KVClient(
+    endpoint.replace("http://", ""),
+    credentials.createInsecure(),
+  );
   return new Promise((resolve) => {
     client.makeUnaryRequest(
       method,
@@ -110,7 +148,9 @@ describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
 
   it("a request over the gRPC limit is refused by the transport (RESOURCE_EXHAUSTED) on both", async () => {
     const huge = (c: RawClients) =>
-      call((cb) => c.kv.put(PutRequest.fromPartial({ key: key("huge"), value: Buffer.alloc(3 * 1024 * 1024, 1) }), cb));
+      call((cb) =>
+        c.kv.put(PutRequest.fromPartial({ key: key("huge"), value: Buffer.alloc(3 * 1024 * 1024, 1) }), cb),
+      );
     const [e, k] = [await huge(etcd), await huge(keyway)];
     expect(e.ok || k.ok).toBe(false);
     if (!e.ok && !k.ok) expect(k.code).toBe(e.code);

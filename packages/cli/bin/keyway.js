@@ -1,4 +1,9 @@
 #!/usr/bin/env node
 import { main } from "../dist/index.js";
 
-await main(process.argv);
+try {
+  await main(process.argv);
+} catch (error) {
+  console.error(`keyway: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

@@ -16,11 +16,16 @@ interface ServeFlags {
 
 function positiveInt(value: string): number {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("must be a positive integer");
+  if (!Number.isSafeInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError("must be a positive integer");
   return parsed;
 }
 
-const urlList = (value: string) => value.split(",").map((url) => url.trim()).filter((url) => url !== "");
+const urlList = (value: string) =>
+  value
+    .split(",")
+    .map((url) => url.trim())
+    .filter((url) => url !== "");
 
 /** `keyway serve`: one member with its embedded storage. Flag names and defaults follow etcd's. */
 export function registerServe(program: Command): void {
@@ -29,12 +34,32 @@ export function registerServe(program: Command): void {
     .description("run a Keyway member (etcd v3 API over gRPC)")
     .option("--name <name>", "human-readable name for this member", DEFAULTS.name)
     .option("--data-dir <dir>", "path to the data directory", DEFAULTS.dataDir)
-    .option("--listen-client-urls <urls>", "comma-separated URLs to serve clients on", DEFAULTS.listenClientUrls.join(","))
-    .option("--advertise-client-urls <urls>", "comma-separated client URLs announced to the cluster (default: listen URLs)")
-    .option("--initial-advertise-peer-urls <urls>", "peer URLs announced in the member list", DEFAULTS.advertisePeerUrls.join(","))
-    .option("--initial-cluster-token <token>", "token that makes this cluster's id unique", DEFAULTS.initialClusterToken)
+    .option(
+      "--listen-client-urls <urls>",
+      "comma-separated URLs to serve clients on",
+      DEFAULTS.listenClientUrls.join(","),
+    )
+    .option(
+      "--advertise-client-urls <urls>",
+      "comma-separated client URLs announced to the cluster (default: listen URLs)",
+    )
+    .option(
+      "--initial-advertise-peer-urls <urls>",
+      "peer URLs announced in the member list",
+      DEFAULTS.advertisePeerUrls.join(","),
+    )
+    .option(
+      "--initial-cluster-token <token>",
+      "token that makes this cluster's id unique",
+      DEFAULTS.initialClusterToken,
+    )
     .option("--max-txn-ops <n>", "maximum operations in one txn", positiveInt, DEFAULTS.maxTxnOps)
-    .option("--max-request-bytes <n>", "maximum client request size in bytes", positiveInt, DEFAULTS.maxRequestBytes)
+    .option(
+      "--max-request-bytes <n>",
+      "maximum client request size in bytes",
+      positiveInt,
+      DEFAULTS.maxRequestBytes,
+    )
     .option("--log-level <level>", "debug, info, warn, error", "info")
     .action(async (flags: ServeFlags) => {
       await serve(flags);

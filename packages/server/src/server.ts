@@ -42,7 +42,11 @@ export class KeywayServer implements AsyncDisposable {
     const memberDir = join(config.dataDir, "member");
     await mkdir(memberDir, { recursive: true });
     const identity = await loadOrCreateIdentity(memberDir, config.initialClusterToken);
-    const stateMachine = StateMachine.open({ dir: join(memberDir, "db"), leases: { has: () => false }, logger });
+    const stateMachine = StateMachine.open({
+      dir: join(memberDir, "db"),
+      leases: { has: () => false },
+      logger,
+    });
     const { wal, replay } = await Wal.open({ dir: join(memberDir, "wal"), logger });
     const lastIndex = replayWal(replay.entries, stateMachine);
     // One member wins every election at once: a restart is a new term, as with etcd.
@@ -72,7 +76,10 @@ export class KeywayServer implements AsyncDisposable {
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
-    grpc.addService(etcdserverpb.KVService, kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }));
+    grpc.addService(
+      etcdserverpb.KVService,
+      kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
+    );
     grpc.addService(etcdserverpb.MaintenanceService, maintenanceService({ stateMachine, proposer, header }));
     grpc.addService(
       etcdserverpb.ClusterService,

@@ -96,7 +96,7 @@ export class Proposer {
       .then(
         () => {
           const outcomes = this.stateMachine.applyBatch(batch.map((pending) => pending.entry));
-          batch.forEach((pending, i) => pending.resolve(outcomes[i] as ApplyOutcome));
+          for (const [i, pending] of batch.entries()) pending.resolve(outcomes[i] as ApplyOutcome);
         },
         (error: unknown) => this.fail(batch, error),
       );

@@ -13,7 +13,10 @@ export interface SelfMember {
  * etcd's Cluster service for a one-member cluster: MemberList. Membership changes need Raft and
  * answer UNIMPLEMENTED until it is wired in.
  */
-export function clusterService(header: HeaderSource, self: SelfMember): Pick<etcdserverpb.ClusterServer, "memberList"> {
+export function clusterService(
+  header: HeaderSource,
+  self: SelfMember,
+): Pick<etcdserverpb.ClusterServer, "memberList"> {
   return {
     memberList: unary(() =>
       etcdserverpb.MemberListResponse.fromPartial({

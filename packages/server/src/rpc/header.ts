@@ -16,7 +16,8 @@ export function fillHeader(source: HeaderSource, header: etcdserverpb.ResponseHe
   return {
     clusterId: source.clusterId,
     memberId: source.memberId,
-    revision: header !== undefined && header.revision !== 0n ? header.revision : BigInt(source.currentRevision()),
+    revision:
+      header !== undefined && header.revision !== 0n ? header.revision : BigInt(source.currentRevision()),
     raftTerm: source.raftTerm(),
   };
 }

@@ -1,4 +1,4 @@
-import { etcdserverpb } from "@keyway/api";
+import type { etcdserverpb } from "@keyway/api";
 import {
   type ApplyOutcome,
   checkDeleteRangeRequest,

@@ -20,7 +20,9 @@ export interface MaintenanceDeps {
  * etcd's Maintenance service for one member. Snapshot and Downgrade are not served yet (the
  * compatibility table says so); gRPC answers UNIMPLEMENTED for them.
  */
-export function maintenanceService(deps: MaintenanceDeps): Pick<
+export function maintenanceService(
+  deps: MaintenanceDeps,
+): Pick<
   etcdserverpb.MaintenanceServer,
   "status" | "alarm" | "defragment" | "hash" | "hashKV" | "moveLeader"
 > {

@@ -1,4 +1,4 @@
-import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
+import type { handleUnaryCall, ServerUnaryCall, sendUnaryData } from "@grpc/grpc-js";
 import { toServiceError } from "./errors.js";
 
 /**
