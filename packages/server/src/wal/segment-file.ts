@@ -1,0 +1,83 @@
+/** Segment files on disk: names, listing, atomic creation and directory fsync. */
+import { type FileHandle, open, readdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+
+/** A segment as named on disk. */
+export interface SegmentName {
+  seq: number;
+  firstIndex: number;
+  name: string;
+}
+
+const SEGMENT_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+const TMP_SUFFIX = ".wal.tmp";
+
+/** `<seq:016x>-<firstIndex:016x>.wal` */
+export function segmentFileName(seq: number, firstIndex: number): string {
+  return `${hex16(seq)}-${hex16(firstIndex)}.wal`;
+}
+
+function hex16(value: number): string {
+  return value.toString(16).padStart(16, "0");
+}
+
+/** Parses a segment file name; undefined for other files or numbers above 2^53. */
+export function parseSegmentName(name: string): SegmentName | undefined {
+  const match = SEGMENT_NAME.exec(name);
+  if (match === null) return undefined;
+  const seq = Number.parseInt(match[1]!, 16);
+  const firstIndex = Number.parseInt(match[2]!, 16);
+  if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(firstIndex)) return undefined;
+  return { seq, firstIndex, name };
+}
+
+/** Segments of `dir` sorted by seq, and leftover temp files of segment creations a crash interrupted. */
+export async function listSegments(dir: string): Promise<{ segments: SegmentName[]; leftovers: string[] }> {
+  const names = await readdir(dir);
+  const segments = names.flatMap((name) => parseSegmentName(name) ?? []).sort((a, b) => a.seq - b.seq);
+  return { segments, leftovers: names.filter((name) => name.endsWith(TMP_SUFFIX)) };
+}
+
+/** Removes the leftover temp files found by {@link listSegments}. */
+export async function removeLeftovers(dir: string, leftovers: readonly string[]): Promise<void> {
+  for (const name of leftovers) await rm(join(dir, name), { force: true });
+}
+
+/**
+ * Creates a segment holding `head`, atomically: written and fdatasync'd under a temp name, then
+ * renamed and the directory fsync'd, so a segment file never exists without its complete head.
+ * Returns the open handle (positioned writes continue at `head.length`).
+ */
+export async function createSegment(dir: string, name: string, head: Buffer): Promise<FileHandle> {
+  const tmpPath = join(dir, `${name}.tmp`);
+  const fh = await open(tmpPath, "w");
+  try {
+    await writeFully(fh, head, 0);
+    await fh.datasync();
+    await rename(tmpPath, join(dir, name));
+    await fsyncDir(dir);
+  } catch (error) {
+    await fh.close();
+    throw error;
+  }
+  return fh;
+}
+
+/** Writes all of `buf` at `position` (a positioned write may write less than asked). */
+export async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < buf.length) {
+    const { bytesWritten } = await fh.write(buf, written, buf.length - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+/** fsyncs a directory so that entries created, renamed or removed in it are durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * The write-ahead log: appends are made durable (one positioned write + one fdatasync per group)
+ * before their promise resolves, and concurrent appends share that write (group commit).
+ */
+import { type FileHandle, open, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { batchSize, encodeBatch, encodeMetadata, FILE_HEADER } from "./format.js";
+import { type RecoveredSegment, recoverDir } from "./recover.js";
+import { createSegment, fsyncDir, segmentFileName, writeFully } from "./segment-file.js";
+import type {
+  HardState,
+  WalBatch,
+  WalLogger,
+  WalOptions,
+  WalReplay,
+  WalSnapshot,
+  WalStats,
+} from "./types.js";
+import { checkBatch, type LogPosition } from "./validate.js";
+
+/** Default {@link WalOptions.segmentSizeBytes}: 64 MiB. */
+export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
+/** Upper bound of one group write; a single larger batch is still written whole. */
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+/** An fdatasync slower than this is logged, as etcd does. */
+const SLOW_SYNC_MS = 1000;
+
+interface Pending {
+  batch: WalBatch;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/** What has been written to the files so far (repeated at the head of each new segment). */
+interface WrittenState {
+  lastIndex: number;
+  hardState: HardState | undefined;
+  snapshot: WalSnapshot | undefined;
+}
+
+/**
+ * Segmented, CRC-checked write-ahead log (format: format.ts). Not safe for two processes at once.
+ *
+ * After a failed write or fdatasync the WAL rejects every append (what reached the disk is then
+ * unknown); the server must stop and recover by reopening.
+ */
+export class Wal implements AsyncDisposable {
+  readonly #dir: string;
+  readonly #segmentSizeBytes: number;
+  readonly #logger: WalLogger | undefined;
+  readonly #metadataRecord: Buffer;
+  readonly #segments: RecoveredSegment[];
+  #fh: FileHandle;
+  /** Bytes in the current (last) segment; the next write goes there. */
+  #size: number;
+  /** Position after every accepted append() call, to validate the next one. */
+  #accepted: LogPosition;
+  #written: WrittenState;
+  #durableSnapshotIndex: number;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  #failure: Error | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #stats: WalStats = { appends: 0, writes: 0, fsyncs: 0, bytesWritten: 0, segmentsCreated: 0 };
+
+  private constructor(
+    options: WalOptions,
+    metadata: Uint8Array,
+    segments: RecoveredSegment[],
+    tail: { fh: FileHandle; size: number },
+    written: WrittenState,
+  ) {
+    this.#dir = options.dir;
+    this.#segmentSizeBytes = options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
+    this.#logger = options.logger;
+    this.#metadataRecord = encodeMetadata(metadata);
+    this.#segments = segments;
+    this.#fh = tail.fh;
+    this.#size = tail.size;
+    this.#written = written;
+    this.#accepted = { lastIndex: written.lastIndex, snapshotIndex: written.snapshot?.index ?? 0 };
+    this.#durableSnapshotIndex = this.#accepted.snapshotIndex;
+  }
+
+  /**
+   * Opens the WAL in `options.dir` (creating the directory and a first segment when missing),
+   * verifies every record and returns what it holds. A torn tail of the last segment is cut off
+   * with a warning; any other damage throws {@link WalCorruptError}.
+   */
+  static async open(options: WalOptions): Promise<{ wal: Wal; replay: WalReplay }> {
+    const segmentSizeBytes = options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
+    if (!Number.isSafeInteger(segmentSizeBytes) || segmentSizeBytes <= 0) {
+      throw new RangeError(`wal: segmentSizeBytes ${segmentSizeBytes} must be a positive integer`);
+    }
+    const recovered = await recoverDir(options.dir, options.logger);
+    const { state, segments } = recovered;
+    const written: WrittenState = {
+      lastIndex: state.lastIndex(),
+      hardState: state.hardState,
+      snapshot: state.snapshot,
+    };
+    const last = segments.at(-1);
+    if (last === undefined) {
+      const metadata = options.metadata ?? new Uint8Array(0);
+      const name = segmentFileName(0, written.lastIndex + 1);
+      const head = Buffer.concat([FILE_HEADER, encodeMetadata(metadata)]);
+      const fh = await createSegment(options.dir, name, head);
+      const first = { seq: 0, firstIndex: written.lastIndex + 1, name, maxEntryIndex: -1 };
+      const wal = new Wal(options, metadata, [first], { fh, size: head.length }, written);
+      return { wal, replay: state.toReplay() };
+    }
+    const fh = await open(join(options.dir, last.name), "r+");
+    if (recovered.tornBytes > 0) {
+      // Cut before appending: leftover bytes of the torn write must never be read back.
+      await fh.truncate(recovered.tailBytes);
+      await fh.datasync();
+    }
+    const metadata = state.metadata ?? new Uint8Array(0);
+    const wal = new Wal(options, metadata, segments, { fh, size: recovered.tailBytes }, written);
+    return { wal, replay: state.toReplay() };
+  }
+
+  /** Counters since open (a copy). */
+  get stats(): WalStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Appends `batch` (snapshot marker, entries, hard state, in that order) and resolves once it is
+   * on disk and fdatasync'd. Calls made while a write is in flight are coalesced into the next
+   * single write and fdatasync; the order of calls is the order on disk. Rejects with RangeError
+   * (and writes nothing) when the batch would not replay: see {@link WalBatch}.
+   */
+  append(batch: WalBatch): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(new Error("wal: append after close"));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    try {
+      this.#accepted = checkBatch(batch, this.#accepted);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ batch, bytes: batchSize(batch), resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  /**
+   * Deletes the oldest segments whose entries all have an index < `index` (after a snapshot). The
+   * current segment is never deleted, nor entries not covered by a durable snapshot marker: the
+   * effective bound is min(index, snapshot index + 1).
+   */
+  async releaseBefore(index: number): Promise<void> {
+    const bound = Math.min(index, this.#durableSnapshotIndex + 1);
+    const released: RecoveredSegment[] = [];
+    while (this.#segments.length > 1 && this.#segments[0]!.maxEntryIndex < bound) {
+      released.push(this.#segments.shift()!);
+    }
+    if (released.length === 0) return;
+    // Oldest first: a crash in between leaves a contiguous run of segments.
+    for (const segment of released) await rm(join(this.#dir, segment.name));
+    await fsyncDir(this.#dir);
+    this.#logger?.info(
+      { dir: this.#dir, segments: released.map((s) => s.name), index },
+      "wal: released segments",
+    );
+  }
+
+  /** Waits for queued appends to be durable, then closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#flushing;
+      await this.#fh.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #flush(): Promise<void> {
+    // One microtask turn first, so that appends made in the same tick share the first write.
+    await undefined;
+    try {
+      while (this.#queue.length > 0 && this.#failure === undefined) await this.#writeGroup(this.#takeGroup());
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  /** Takes queued appends up to MAX_GROUP_BYTES (at least one). */
+  #takeGroup(): Pending[] {
+    let count = 0;
+    let bytes = 0;
+    for (const pending of this.#queue) {
+      if (count > 0 && bytes + pending.bytes > MAX_GROUP_BYTES) break;
+      bytes += pending.bytes;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  async #writeGroup(group: Pending[]): Promise<void> {
+    try {
+      const bytes = group.reduce((sum, pending) => sum + pending.bytes, 0);
+      if (bytes > 0) {
+        if (this.#size >= this.#segmentSizeBytes) await this.#startSegment();
+        const buf = Buffer.allocUnsafe(bytes);
+        let at = 0;
+        for (const { batch } of group) {
+          at = encodeBatch(buf, at, batch);
+          this.#noteWritten(batch);
+        }
+        await writeFully(this.#fh, buf, this.#size);
+        this.#size += bytes;
+        await this.#datasync();
+        this.#stats.writes++;
+        this.#stats.bytesWritten += bytes;
+      }
+      this.#durableSnapshotIndex = this.#written.snapshot?.index ?? 0;
+      this.#stats.appends += group.length;
+      for (const pending of group) pending.resolve();
+    } catch (error) {
+      this.#fail(error, group);
+    }
+  }
+
+  #noteWritten(batch: WalBatch): void {
+    const written = this.#written;
+    if (batch.snapshot !== undefined) {
+      written.snapshot = batch.snapshot;
+      written.lastIndex = Math.max(written.lastIndex, batch.snapshot.index);
+    }
+    const last = batch.entries?.at(-1);
+    if (last !== undefined) {
+      written.lastIndex = last.index;
+      const segment = this.#segments.at(-1)!;
+      segment.maxEntryIndex = Math.max(segment.maxEntryIndex, last.index);
+    }
+    if (batch.hardState !== undefined) written.hardState = batch.hardState;
+  }
+
+  async #datasync(): Promise<void> {
+    const startMs = performance.now();
+    await this.#fh.datasync();
+    this.#stats.fsyncs++;
+    const tookMs = performance.now() - startMs;
+    if (tookMs > SLOW_SYNC_MS) this.#logger?.warn({ dir: this.#dir, tookMs }, "wal: slow fdatasync");
+  }
+
+  /** Starts the next segment; its head repeats metadata, snapshot marker and hard state. */
+  async #startSegment(): Promise<void> {
+    const { lastIndex, hardState, snapshot } = this.#written;
+    const state: WalBatch = { ...(hardState && { hardState }), ...(snapshot && { snapshot }) };
+    const head = Buffer.allocUnsafe(FILE_HEADER.length + this.#metadataRecord.length + batchSize(state));
+    FILE_HEADER.copy(head, 0);
+    this.#metadataRecord.copy(head, FILE_HEADER.length);
+    encodeBatch(head, FILE_HEADER.length + this.#metadataRecord.length, state);
+    const seq = this.#segments.at(-1)!.seq + 1;
+    const name = segmentFileName(seq, lastIndex + 1);
+    const fh = await createSegment(this.#dir, name, head);
+    this.#stats.fsyncs++;
+    this.#stats.segmentsCreated++;
+    const previous = this.#fh;
+    this.#fh = fh;
+    this.#size = head.length;
+    this.#segments.push({ seq, firstIndex: lastIndex + 1, name, maxEntryIndex: -1 });
+    // The previous segment was fdatasync'd with its last group; closing it is all that is left.
+    await previous.close();
+    this.#logger?.info({ dir: this.#dir, file: name }, "wal: started segment");
+  }
+
+  #fail(cause: unknown, group: Pending[]): void {
+    const error = new Error("wal: write failed; reopen the WAL to recover", { cause });
+    this.#failure = error;
+    for (const pending of [...group, ...this.#queue.splice(0)]) pending.reject(error);
+  }
+}
