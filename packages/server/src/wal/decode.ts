@@ -109,20 +109,21 @@ function decodePayload(buf: Buffer, type: RecordType, start: number, end: number
   if (length < min || (type !== RecordType.entry && type !== RecordType.metadata && length !== min)) {
     return `record of type ${type} has a payload of ${length} bytes`;
   }
-  if (type === RecordType.metadata)
+  if (type === RecordType.metadata) {
     return { type: "metadata", metadata: Buffer.from(buf.subarray(start, end)) };
-  const a = readU64(buf, start);
-  const b = readU64(buf, start + 8);
-  if (a === undefined || b === undefined) return `record of type ${type} holds a number above 2^53`;
-  if (type === RecordType.entry) {
-    // Copy so that replayed entries do not pin the whole segment buffer in memory.
-    const data = Buffer.from(buf.subarray(start + 16, end));
-    return { type: "entry", entry: { index: a, term: b, data } };
   }
-  if (type === RecordType.snapshot) return { type: "snapshot", snapshot: { index: a, term: b } };
-  const commit = readU64(buf, start + 16);
-  if (commit === undefined) return "hard state commit above 2^53";
-  return { type: "hardState", hardState: { term: a, vote: buf.readBigUInt64LE(start + 8), commit } };
+  const first = readU64(buf, start);
+  if (type === RecordType.hardState) {
+    const commit = readU64(buf, start + 16);
+    if (first === undefined || commit === undefined) return "hard state holds a number above 2^53";
+    return { type: "hardState", hardState: { term: first, vote: buf.readBigUInt64LE(start + 8), commit } };
+  }
+  const term = readU64(buf, start + 8);
+  if (first === undefined || term === undefined) return `record of type ${type} holds a number above 2^53`;
+  if (type === RecordType.snapshot) return { type: "snapshot", snapshot: { index: first, term } };
+  // Copy so that replayed entries do not pin the whole segment buffer in memory.
+  const data = Buffer.from(buf.subarray(start + 16, end));
+  return { type: "entry", entry: { index: first, term, data } };
 }
 
 /**

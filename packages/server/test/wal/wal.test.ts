@@ -1,0 +1,207 @@
+import { describe, expect, it } from "vitest";
+import { Wal } from "../../src/wal/index.js";
+import { entries, entry, memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
+
+describe("Wal append and replay", () => {
+  it("creates the directory and a first segment; a new WAL replays nothing", async () => {
+    const dir = `${await tempDir()}/nested/wal`;
+    const { wal, replay } = await Wal.open({ dir, metadata: Buffer.from("m1") });
+    await wal.close();
+    expect(replay).toEqual({ metadata: undefined, hardState: undefined, snapshot: undefined, entries: [] });
+    expect(await segmentFiles(dir)).toEqual(["0000000000000000-0000000000000001.wal"]);
+  });
+
+  it("replays metadata, entries, hard state and snapshot after reopen", async () => {
+    const dir = await tempDir();
+    {
+      const { wal } = await Wal.open({ dir, metadata: Buffer.from("member=1") });
+      await wal.append({ entries: entries(1, 3) });
+      await wal.append({ entries: [entry(4, 2)], hardState: { term: 2, vote: 2n ** 63n + 5n, commit: 4 } });
+      await wal.close();
+    }
+    await using opened = await reopen(dir, { metadata: Buffer.from("ignored: the WAL keeps its own") });
+    expect(Buffer.from(opened.replay.metadata!).toString()).toBe("member=1");
+    expect(opened.replay.hardState).toEqual({ term: 2, vote: 2n ** 63n + 5n, commit: 4 });
+    expect(opened.replay.snapshot).toBeUndefined();
+    expect(summary(opened.replay.entries)).toEqual(summary([...entries(1, 3), entry(4, 2)]));
+  });
+
+  it("keeps appending after reopen", async () => {
+    const dir = await tempDir();
+    const first = await Wal.open({ dir });
+    await first.wal.append({ entries: entries(1, 5) });
+    await first.wal.close();
+    const second = await Wal.open({ dir });
+    await second.wal.append({ entries: entries(6, 8) });
+    await second.wal.close();
+    await using third = await reopen(dir);
+    expect(summary(third.replay.entries)).toEqual(summary(entries(1, 8)));
+  });
+
+  it("lets a later write of an index replace it and truncate the rest (Raft)", async () => {
+    const dir = await tempDir();
+    {
+      const { wal } = await Wal.open({ dir });
+      await wal.append({ entries: entries(1, 6, 1) });
+      await wal.append({ entries: entries(4, 5, 2) });
+      await wal.append({ entries: [entry(6, 3)] });
+      await wal.close();
+    }
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(
+      summary([...entries(1, 3, 1), ...entries(4, 5, 2), entry(6, 3)]),
+    );
+  });
+
+  it("drops entries covered by a snapshot marker; entries continue after it", async () => {
+    const dir = await tempDir();
+    {
+      const { wal } = await Wal.open({ dir });
+      await wal.append({ entries: entries(1, 10) });
+      await wal.append({ snapshot: { index: 7, term: 1 }, entries: [entry(11)] });
+      await wal.append({ snapshot: { index: 20, term: 3 } }); // a snapshot from a leader, past our log
+      await wal.append({ entries: entries(21, 22, 3) });
+      await wal.close();
+    }
+    await using opened = await reopen(dir);
+    expect(opened.replay.snapshot).toEqual({ index: 20, term: 3 });
+    expect(summary(opened.replay.entries)).toEqual(summary(entries(21, 22, 3)));
+  });
+
+  it("rejects appends that would not replay, and writes nothing for them", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    await wal.append({ entries: entries(1, 3) });
+    await expect(wal.append({ entries: [entry(5)] })).rejects.toThrow("entry 5 leaves a gap after 3");
+    await expect(wal.append({ entries: [entry(4), entry(6)] })).rejects.toThrow("follows entry 4");
+    await expect(wal.append({ entries: [entry(0)] })).rejects.toThrow(RangeError);
+    await expect(wal.append({ entries: [{ index: 4, term: 1.5, data: Buffer.alloc(0) }] })).rejects.toThrow(
+      "entry term 1.5",
+    );
+    await expect(wal.append({ hardState: { term: 1, vote: -1n, commit: 0 } })).rejects.toThrow("vote");
+    await wal.append({ snapshot: { index: 2, term: 1 } });
+    await expect(wal.append({ entries: [entry(2)] })).rejects.toThrow("covered by snapshot 2");
+    await expect(wal.append({ snapshot: { index: 1, term: 1 } })).rejects.toThrow("older than snapshot 2");
+    await wal.append({ entries: [entry(4)] });
+    await wal.close();
+    await expect(wal.append({ entries: [entry(5)] })).rejects.toThrow("append after close");
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(summary([entry(3), entry(4)]));
+  });
+});
+
+describe("Wal group commit", () => {
+  it("coalesces concurrent appends into fewer writes and fsyncs, in call order", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    const count = 500;
+    const done: number[] = [];
+    await Promise.all(
+      entries(1, count).map((e) => wal.append({ entries: [e] }).then(() => done.push(e.index))),
+    );
+    const stats = wal.stats;
+    await wal.close();
+    expect(stats.appends).toBe(count);
+    expect(stats.writes).toBeLessThan(count / 10);
+    expect(stats.fsyncs).toBe(stats.writes);
+    expect(done).toEqual(entries(1, count).map((e) => e.index));
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(summary(entries(1, count)));
+  });
+
+  it("writes appends made while a write is in flight together in the next write", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    const first = wal.append({ entries: [entry(1)] });
+    await Promise.resolve(); // let the first write start
+    await Promise.resolve();
+    const rest = entries(2, 50).map((e) => wal.append({ entries: [e] }));
+    await Promise.all([first, ...rest]);
+    expect(wal.stats).toMatchObject({ appends: 50, writes: 2, fsyncs: 2 });
+    await wal.close();
+  });
+
+  it("close() waits for queued appends to be durable", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    const pending = entries(1, 100).map((e) => wal.append({ entries: [e] }));
+    await wal.close();
+    await Promise.all(pending);
+    await using opened = await reopen(dir);
+    expect(opened.replay.entries).toHaveLength(100);
+  });
+});
+
+describe("Wal segments", () => {
+  it("rolls over to new segments and replays across them", async () => {
+    const dir = await tempDir();
+    const logger = memoryLogger();
+    const { wal } = await Wal.open({ dir, segmentSizeBytes: 4096, logger, metadata: Buffer.from("m") });
+    for (let i = 1; i <= 100; i++) await wal.append({ entries: [entry(i, 1, 200)], hardState: hs(i) });
+    expect(wal.stats.segmentsCreated).toBeGreaterThan(3);
+    await wal.close();
+    const files = await segmentFiles(dir);
+    expect(files.length).toBe(wal.stats.segmentsCreated + 1);
+    expect(files.map((f) => Number.parseInt(f.slice(0, 16), 16))).toEqual(files.map((_, i) => i));
+    // firstIndex in a name is the index expected next when the segment started: the first segment
+    // (21 head bytes, 264 bytes per append) reaches 4096 bytes after 16 appends, so 17 = 0x11.
+    expect(files[1]).toBe("0000000000000001-0000000000000011.wal");
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(summary(entries(1, 100, 1, 200)));
+    expect(opened.replay.hardState).toEqual(hs(100));
+    expect(Buffer.from(opened.replay.metadata!).toString()).toBe("m");
+    expect(logger.lines.filter((l) => l.msg === "wal: started segment")).toHaveLength(files.length - 1);
+  });
+
+  it("releaseBefore deletes only old segments covered by a durable snapshot marker", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir, segmentSizeBytes: 4096 });
+    for (let i = 1; i <= 100; i++) await wal.append({ entries: [entry(i, 1, 200)], hardState: hs(i) });
+    const before = await segmentFiles(dir);
+    await wal.releaseBefore(60); // no snapshot yet: nothing may go
+    expect(await segmentFiles(dir)).toEqual(before);
+    await wal.append({ snapshot: { index: 59, term: 1 } });
+    await wal.releaseBefore(60);
+    const after = await segmentFiles(dir);
+    expect(after.length).toBeLessThan(before.length);
+    expect(after).toEqual(before.slice(before.length - after.length));
+    await wal.append({ entries: [entry(101)] });
+    await wal.close();
+    await using opened = await reopen(dir);
+    expect(opened.replay.snapshot).toEqual({ index: 59, term: 1 });
+    expect(opened.replay.hardState).toEqual(hs(100));
+    expect(summary(opened.replay.entries)).toEqual(summary([...entries(60, 100, 1, 200), entry(101)]));
+  });
+
+  it("releaseBefore never deletes the current segment", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    await wal.append({ entries: entries(1, 10), snapshot: { index: 0, term: 0 } });
+    await wal.append({ snapshot: { index: 10, term: 1 } });
+    await wal.releaseBefore(11);
+    expect(await segmentFiles(dir)).toHaveLength(1);
+    await wal.close();
+  });
+
+  it("replays after releasing segments whose head carried an older snapshot marker", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir, segmentSizeBytes: 2048 });
+    await wal.append({ snapshot: { index: 3, term: 1 }, entries: entries(4, 30, 1, 150) });
+    await wal.append({ entries: entries(31, 40, 1, 150) });
+    await wal.append({ snapshot: { index: 35, term: 1 } });
+    await wal.releaseBefore(36);
+    await wal.close();
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(summary(entries(36, 40, 1, 150)));
+  });
+});
+
+function hs(commit: number) {
+  return { term: 1, vote: 1n, commit };
+}
+
+/** Opens `dir` again; the result closes the WAL on dispose. */
+async function reopen(dir: string, options: { metadata?: Uint8Array } = {}) {
+  const { wal, replay } = await Wal.open({ dir, ...options });
+  return { wal, replay, [Symbol.asyncDispose]: () => wal.close() };
+}
