@@ -1,0 +1,9 @@
+/**
+ * Deterministic apply of committed log entries, the reads served from the applied state, and
+ * the request checks done before proposing (etcd's apply.go and v3rpc/key.go).
+ */
+export { executeRange } from "./range.js";
+export { type EventListener, StateMachine, type StateMachineOptions } from "./state-machine.js";
+export { isReadOnlyTxn } from "./txn.js";
+export type { ApplyLogger, ApplyOutcome, ApplyResponse, LeaseLookup, LogEntry } from "./types.js";
+export { checkDeleteRangeRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "./validate.js";

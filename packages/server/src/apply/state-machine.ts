@@ -1,0 +1,239 @@
+import { etcdserverpb, type keywaypb, type mvccpb } from "@keyway/api";
+import { EtcdServerError } from "../errors.js";
+import { Backend, type BackendSize, Compactor, type HashKVResult, hashKV, MvccStore } from "../mvcc/index.js";
+import { executeRange, toNumber } from "./range.js";
+import { executeTxn, isReadOnlyTxn } from "./txn.js";
+import type { ApplyLogger, ApplyOutcome, ApplyResponse, LeaseLookup, LogEntry } from "./types.js";
+import { checkPut, executeDeleteRange, executePut } from "./write-ops.js";
+
+/** Options of {@link StateMachine.open}. */
+export interface StateMachineOptions {
+  /** Directory of the LMDB environment (created if missing). */
+  dir: string;
+  /** Which lease ids exist. */
+  leases: LeaseLookup;
+  logger?: ApplyLogger;
+  /** Lets the event loop run between physical compaction steps; default: one setImmediate. */
+  yieldToEventLoop?: () => Promise<void>;
+  /** Backend revisions deleted per compaction step; default 1000, as etcd. */
+  compactionBatchRevisions?: number;
+}
+
+/** Listener of applied revisions: the revision and its events in sub-revision order. */
+export type EventListener = (revision: number, events: mvccpb.Event[]) => void;
+
+const yieldWithSetImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The deterministic apply of committed log entries over the MVCC store (etcd's applierV3backend
+ * plus consistent index). Each batch runs in ONE synchronous LMDB write transaction that also
+ * stores the last applied index, so a crash replays from the WAL exactly the entries after it;
+ * entries at or below the applied index are skipped. Reads (range, read-only txn) see every
+ * applied entry at once. No clock, randomness or I/O besides the backend.
+ */
+export class StateMachine {
+  private readonly listeners = new Set<EventListener>();
+  private applied: number;
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly store: MvccStore,
+    private readonly compactor: Compactor,
+    private readonly options: StateMachineOptions,
+  ) {
+    this.applied = store.backend.appliedIndex;
+  }
+
+  /** Opens the backend, rebuilds the index and resumes an unfinished physical compaction. */
+  static open(options: StateMachineOptions): StateMachine {
+    const store = MvccStore.restore(Backend.open(options.dir));
+    const compactor = new Compactor(store, {
+      yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate,
+      ...(options.compactionBatchRevisions === undefined
+        ? {}
+        : { batchRevisions: options.compactionBatchRevisions }),
+    });
+    if (store.compactRevision > compactor.finishedRevision) compactor.schedule(store.compactRevision);
+    options.logger?.info(
+      { appliedIndex: store.backend.appliedIndex, revision: store.currentRevision, keys: store.index.size },
+      "mvcc store opened",
+    );
+    return new StateMachine(store, compactor, options);
+  }
+
+  /** Last applied log index; durable together with the data it covers. */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** The store's latest revision (1 when empty). */
+  get currentRevision(): number {
+    return this.store.currentRevision;
+  }
+
+  /** The logical compaction revision, -1 if never compacted (as etcd reports it). */
+  get compactRevision(): number {
+    return this.store.compactRevision;
+  }
+
+  /**
+   * Applies committed entries in order in one backend transaction and returns one outcome per
+   * entry. An entry at or below the applied index was applied before a restart; it is skipped
+   * and answers `timeout`, which is what etcd's waiter for such an entry ends up with.
+   * A failure other than an etcd error is a bug: the state machine refuses further work.
+   */
+  applyBatch(entries: LogEntry[]): ApplyOutcome[] {
+    this.assertHealthy();
+    const outcomes: ApplyOutcome[] = [];
+    const revisions: [number, mvccpb.Event[]][] = [];
+    const compactions: number[] = [];
+    try {
+      this.store.backend.write(() => {
+        const before = this.applied;
+        for (const entry of entries) {
+          if (entry.index <= this.applied) {
+            outcomes.push({ ok: false, error: new EtcdServerError("timeout") });
+            continue;
+          }
+          outcomes.push(this.applyEntry(entry.request.request, revisions, compactions));
+          this.applied = entry.index;
+        }
+        if (this.applied !== before) this.store.backend.setAppliedIndex(this.applied);
+      });
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      throw this.failure;
+    }
+    for (const revision of compactions) this.compactor.schedule(revision);
+    for (const [revision, events] of revisions) this.emit(revision, events);
+    return outcomes;
+  }
+
+  private applyEntry(
+    request: keywaypb.InternalRequest["request"],
+    revisions: [number, mvccpb.Event[]][],
+    compactions: number[],
+  ): ApplyOutcome {
+    try {
+      if (request?.$case === "compaction") {
+        const response = this.compact(request.compaction);
+        compactions.push(toNumber(request.compaction.revision));
+        return { ok: true, response };
+      }
+      const response = this.applyWrite(request, revisions);
+      return { ok: true, response };
+    } catch (error) {
+      if (error instanceof EtcdServerError) return { ok: false, error };
+      throw error;
+    }
+  }
+
+  private applyWrite(
+    request: keywaypb.InternalRequest["request"],
+    revisions: [number, mvccpb.Event[]][],
+  ): ApplyResponse {
+    const { store, options } = this;
+    let response: ApplyResponse;
+    const txn = store.write();
+    switch (request?.$case) {
+      case "put":
+        checkPut(store.read(), options.leases, request.put);
+        response = executePut(txn, request.put);
+        break;
+      case "deleteRange":
+        response = executeDeleteRange(txn, request.deleteRange);
+        break;
+      case "txn":
+        response = executeTxn(
+          store,
+          options.leases,
+          request.txn,
+          isReadOnlyTxn(request.txn) ? undefined : txn,
+        );
+        break;
+      default:
+        // Lease, alarm and other requests belong to components that do not exist yet.
+        throw new EtcdServerError("notCapable");
+    }
+    const { revision, events } = txn.end();
+    if (events.length > 0) revisions.push([revision, events]);
+    return response;
+  }
+
+  /** etcd's logical compaction: checks, then the new compaction revision is persisted with the batch. */
+  private compact(req: etcdserverpb.CompactionRequest): etcdserverpb.CompactionResponse {
+    const revision = toNumber(req.revision);
+    if (revision <= this.store.compactRevision) throw new EtcdServerError("compacted");
+    if (revision > this.store.currentRevision) throw new EtcdServerError("futureRev");
+    this.store.compactRevision = revision;
+    this.store.backend.setScheduledCompact(revision);
+    return {
+      header: etcdserverpb.ResponseHeader.fromPartial({ revision: BigInt(this.store.currentRevision) }),
+    };
+  }
+
+  private emit(revision: number, events: mvccpb.Event[]): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(revision, events);
+      } catch (error) {
+        this.options.logger?.warn({ err: error, revision }, "event listener failed");
+      }
+    }
+  }
+
+  /** Serves a Range at the latest applied state; throws EtcdServerError (compacted, futureRev). */
+  range(req: etcdserverpb.RangeRequest): etcdserverpb.RangeResponse {
+    this.assertHealthy();
+    return executeRange(this.store.read(), req);
+  }
+
+  /** Serves a txn whose branches only hold ranges (see {@link isReadOnlyTxn}) without the log. */
+  readTxn(req: etcdserverpb.TxnRequest): etcdserverpb.TxnResponse {
+    this.assertHealthy();
+    if (!isReadOnlyTxn(req)) throw new Error("apply: readTxn got a txn that writes");
+    return executeTxn(this.store, this.options.leases, req, undefined);
+  }
+
+  /** Resolves when physical compaction up to `revision` has finished (Compact with physical=true). */
+  compacted(revision: number): Promise<void> {
+    return this.compactor.whenFinished(revision);
+  }
+
+  /** etcd's HashKV at `revision` (0 = current). */
+  hashKV(revision: number): HashKVResult {
+    this.assertHealthy();
+    return hashKV(this.store, revision);
+  }
+
+  /** Backend size and the part of it in use. */
+  dbSize(): BackendSize {
+    return this.store.backend.size();
+  }
+
+  /**
+   * Subscribes to applied revisions. Listeners run after the batch is committed, once per
+   * revision, in order; a PUT event carries the new KeyValue, a DELETE event the key and
+   * mod_revision. prev_kv is not filled (read it at revision - 1). Returns the unsubscribe.
+   */
+  onEvents(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Forces the backend to disk; after it resolves, WAL entries up to appliedIndex may go. */
+  sync(): Promise<void> {
+    return this.store.backend.sync();
+  }
+
+  /** Stops physical compaction (it resumes on the next open) and closes the backend. */
+  async close(): Promise<void> {
+    await this.compactor.stop();
+    await this.store.backend.close();
+  }
+
+  private assertHealthy(): void {
+    if (this.failure !== undefined)
+      throw new Error("apply: state machine failed earlier", { cause: this.failure });
+  }
+}

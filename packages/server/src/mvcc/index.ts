@@ -1,0 +1,17 @@
+/**
+ * The multi-version store: revisions {main, sub}, an in-memory key index, the LMDB backend,
+ * compaction and HashKV. Request semantics (Range options, Put flags, Txn) live in ../apply.
+ */
+export { Backend, type BackendSize } from "./backend.js";
+export { Compactor, type CompactorOptions } from "./compactor.js";
+export { type HashKVResult, hashKV } from "./hash.js";
+export type { IndexRange } from "./key-index.js";
+export {
+  MvccStore,
+  type RangeOptions,
+  type RangeResult,
+  ReadView,
+  toIndexRange,
+  type WriteResult,
+  WriteTxn,
+} from "./store.js";

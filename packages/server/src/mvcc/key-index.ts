@@ -1,0 +1,164 @@
+import sortedBtree from "sorted-btree";
+import {
+  appendPut,
+  appendTombstone,
+  compactHistory,
+  createdAt,
+  isLive,
+  type KeyHistory,
+  liveIndexAt,
+  mainAt,
+  newHistory,
+  revisionCount,
+  subAt,
+  versionAt,
+} from "./key-history.js";
+
+/**
+ * A key range as the index walks it. Keys are latin1 strings (one char per byte), so JS string
+ * order is etcd's byte order and each key costs one compact V8 string.
+ * `end === undefined`: the single key; `end === ""`: every key >= key; otherwise [key, end).
+ */
+export interface IndexRange {
+  key: string;
+  end: string | undefined;
+}
+
+/** Revisions found by {@link KeyIndex.revisionsAt}: `revs` is flat [main, sub, ...], ≤ limit pairs. */
+export interface RangeRevisions {
+  count: number;
+  revs: number[];
+}
+
+/** Create revision and version a put gets. */
+export interface PutStamp {
+  created: number;
+  version: number;
+}
+
+// sorted-btree is CommonJS: under NodeNext its default import is the module object.
+const BTree = sortedBtree.default;
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The in-memory ordered index: key -> {@link KeyHistory}. Like etcd's treeIndex, it answers which
+ * revision holds each key at a given revision; values live in the backend under that revision.
+ */
+export class KeyIndex {
+  private readonly tree = new BTree<string, KeyHistory>(undefined, compareKeys, 64);
+
+  /** Number of keys with any history (live or deleted but not yet compacted). */
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** The history of one key. */
+  history(key: string): KeyHistory | undefined {
+    return this.tree.get(key);
+  }
+
+  /** Records a put at {main, sub} and returns the create revision and version it gets. */
+  put(key: string, main: number, sub: number): PutStamp {
+    const h = this.tree.get(key);
+    if (h === undefined) {
+      this.tree.set(key, newHistory(main, 1, main, sub));
+      return { created: main, version: 1 };
+    }
+    const last = revisionCount(h) - 1;
+    const stamp = isLive(h) ? { created: createdAt(h, last), version: versionAt(h, last) + 1 } : undefined;
+    appendPut(h, main, sub);
+    return stamp ?? { created: main, version: 1 };
+  }
+
+  /** Records a tombstone at {main, sub}; the key must be live. */
+  tombstone(key: string, main: number, sub: number): void {
+    const h = this.tree.get(key);
+    if (h === undefined || !isLive(h)) throw new Error("mvcc: tombstone on a key that is not live");
+    appendTombstone(h, main, sub);
+  }
+
+  /**
+   * Restores one backend revision while rebuilding the index, oldest first. The first revision
+   * seen for a key carries its create revision and version (compaction may have dropped earlier
+   * ones); a tombstone with nothing before it is a leftover of a compaction and is skipped.
+   */
+  restore(
+    key: string,
+    main: number,
+    sub: number,
+    tombstone: boolean,
+    created: number,
+    version: number,
+  ): void {
+    const h = this.tree.get(key);
+    if (tombstone) {
+      if (h !== undefined && isLive(h)) appendTombstone(h, main, sub);
+      return;
+    }
+    if (h === undefined) this.tree.set(key, newHistory(created, version, main, sub));
+    else appendPut(h, main, sub);
+  }
+
+  /** Calls `visit` for each key in range that exists at atRev, in key order, with its history and index. */
+  forEachAt(range: IndexRange, atRev: number, visit: (key: string, h: KeyHistory, i: number) => void): void {
+    if (range.end === undefined) {
+      const h = this.tree.get(range.key);
+      const i = h === undefined ? -1 : liveIndexAt(h, atRev);
+      if (h !== undefined && i >= 0) visit(range.key, h, i);
+      return;
+    }
+    const fromKey = range.end === "";
+    if (!fromKey && range.key >= range.end) return;
+    const high = fromKey ? this.tree.maxKey() : range.end;
+    if (high === undefined) return;
+    this.tree.forRange(range.key, high, fromKey, (key, h) => {
+      const i = liveIndexAt(h, atRev);
+      if (i >= 0) visit(key, h, i);
+    });
+  }
+
+  /** etcd's Revisions: every live key's revision at atRev (first `limit` returned, 0 = all) and the count. */
+  revisionsAt(range: IndexRange, atRev: number, limit: number): RangeRevisions {
+    const revs: number[] = [];
+    let count = 0;
+    this.forEachAt(range, atRev, (_key, h, i) => {
+      if (limit <= 0 || count < limit) revs.push(mainAt(h, i), subAt(h, i));
+      count++;
+    });
+    return { count, revs };
+  }
+
+  /** Keys in range that exist at atRev, in key order. */
+  keysAt(range: IndexRange, atRev: number): string[] {
+    const keys: string[] = [];
+    this.forEachAt(range, atRev, (key) => keys.push(key));
+    return keys;
+  }
+
+  /** Calls `visit` for every key and history, in key order (for hashing). */
+  forEach(visit: (key: string, h: KeyHistory) => void): void {
+    this.tree.forEachPair((key, h) => {
+      visit(key, h);
+    });
+  }
+
+  /**
+   * Compacts up to `maxKeys` keys starting at `fromKey` (inclusive; undefined = the first key).
+   * Returns the key to continue from, or undefined when the index is done.
+   */
+  compactChunk(atRev: number, fromKey: string | undefined, maxKeys: number): string | undefined {
+    const low = fromKey ?? this.tree.minKey();
+    const high = this.tree.maxKey();
+    if (low === undefined || high === undefined) return undefined;
+    const next = this.tree.editRange<string>(low, high, true, (key, h, counter) => {
+      if (counter >= maxKeys) return { break: key };
+      const kept = compactHistory(h, atRev);
+      if (kept === undefined) return { delete: true };
+      return kept === h ? undefined : { value: kept };
+    });
+    return typeof next === "string" ? next : undefined;
+  }
+}
