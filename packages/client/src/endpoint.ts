@@ -1,0 +1,113 @@
+import { type ChannelCredentials, type ChannelOptions, Client, connectivityState } from "@grpc/grpc-js";
+import { Backoff } from "./backoff.js";
+import { badRequest } from "./errors.js";
+import type { Pickable } from "./picker.js";
+
+/** An endpoint URL split into the gRPC target and its scheme. */
+export interface ParsedEndpoint {
+  /** `host:port` as grpc-js dials it. */
+  readonly address: string;
+  /** True for `https://` URLs. */
+  readonly secure: boolean;
+}
+
+/** Parses `http://host:port`, `https://host:port` or a bare `host:port`. */
+export function parseEndpoint(url: string): ParsedEndpoint {
+  const match = /^(?:(https?):\/\/)?([^/]+?)\/?$/.exec(url);
+  if (match === null)
+    throw badRequest(`invalid endpoint ${JSON.stringify(url)}: expected http(s)://host:port`);
+  const [, scheme, address] = match as unknown as [string, string | undefined, string];
+  if (!/:\d+$/.test(address)) throw badRequest(`endpoint ${JSON.stringify(url)} has no port`);
+  return { address, secure: scheme === "https" };
+}
+
+/** Called when an endpoint goes down or comes back. */
+export type HealthListener = (endpoint: Endpoint, healthy: boolean, cause?: unknown) => void;
+
+/** Settings shared by all endpoints of one client. */
+export interface EndpointSettings {
+  readonly credentials: ChannelCredentials;
+  readonly channelOptions: ChannelOptions;
+  /** Backoff between probes of a down endpoint. */
+  readonly probeInitialMs: number;
+  readonly probeMaxMs: number;
+  readonly onHealth: HealthListener;
+}
+
+/**
+ * One etcd member as the client sees it: its own grpc-js channel, a count of calls in flight
+ * (for least-connection balancing) and a health flag. An endpoint marked down is probed back
+ * with exponential backoff; calls avoid it meanwhile.
+ */
+export class Endpoint implements Pickable {
+  readonly url: string;
+  readonly address: string;
+  readonly client: Client;
+  /** Unary calls and streams currently using this endpoint. */
+  inflight = 0;
+  private isHealthy = true;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly backoff: Backoff;
+  private closed = false;
+
+  constructor(
+    url: string,
+    private readonly settings: EndpointSettings,
+  ) {
+    this.url = url;
+    this.address = parseEndpoint(url).address;
+    this.client = new Client(this.address, settings.credentials, settings.channelOptions);
+    this.backoff = new Backoff({ initialMs: settings.probeInitialMs, maxMs: settings.probeMaxMs });
+  }
+
+  /** False while the endpoint is marked down. */
+  get healthy(): boolean {
+    return this.isHealthy;
+  }
+
+  /** True when the channel has an established connection. */
+  isReady(): boolean {
+    return this.client.getChannel().getConnectivityState(false) === connectivityState.READY;
+  }
+
+  /** Connects if needed; resolves once connected, rejects if not connected by `deadline`. */
+  waitReady(deadline: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.waitForReady(deadline, (err) => (err === undefined ? resolve() : reject(err)));
+    });
+  }
+
+  /** Marks the endpoint down after a transport failure and starts probing it. */
+  markDown(cause?: unknown): void {
+    if (!this.isHealthy || this.closed) return;
+    this.isHealthy = false;
+    this.settings.onHealth(this, false, cause);
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.closed) return;
+      this.waitReady(Date.now() + this.settings.probeMaxMs).then(
+        () => this.markUp(),
+        () => this.scheduleProbe(),
+      );
+    }, this.backoff.next());
+    this.probeTimer.unref();
+  }
+
+  private markUp(): void {
+    if (this.isHealthy || this.closed) return;
+    this.isHealthy = true;
+    this.backoff.reset();
+    this.settings.onHealth(this, true);
+  }
+
+  /** Closes the channel; calls still running on it fail. */
+  close(): void {
+    this.closed = true;
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.client.close();
+  }
+}

@@ -1,0 +1,277 @@
+import { Metadata, status } from "@grpc/grpc-js";
+import { etcdserverpb } from "@keyway/api";
+import type { EventEmitter } from "eventemitter3";
+import pRetry from "p-retry";
+import { type AuthCredentials, AuthTokens } from "./auth-token.js";
+import {
+  abortedError,
+  type CallContext,
+  type CallOptions,
+  callContext,
+  checkContext,
+  timeoutError,
+} from "./call-options.js";
+import type { ClientEvents } from "./client-events.js";
+import type { Endpoint } from "./endpoint.js";
+import type { EndpointPool } from "./endpoint-pool.js";
+import { KeywayError } from "./errors.js";
+
+/** A gRPC method as the generated service definitions describe it. */
+export interface UnaryMethod<Req, Res> {
+  readonly path: string;
+  readonly requestSerialize: (value: Req) => Buffer;
+  readonly responseDeserialize: (value: Buffer) => Res;
+}
+
+/**
+ * Which calls may be retried.
+ * - `safe`: reads, lease calls and read-only admin calls; retried on UNAVAILABLE, on another endpoint.
+ * - `unsafe`: Put, DeleteRange, Txn, Compact and admin writes; sent only on an established
+ *   connection and never sent twice. Only a failure to connect moves them to another endpoint.
+ */
+export type RetryPolicy = "safe" | "unsafe";
+
+/** Options of one unary call. */
+export interface UnaryOptions extends CallOptions {
+  /** Send to this endpoint URL only (maintenance calls that target one member). */
+  endpoint?: string;
+}
+
+/** Transport settings (filled from the client options). */
+export interface TransportSettings {
+  readonly defaultTimeoutMs: number | undefined;
+  /** Retries of a safe call after the first attempt. */
+  readonly retries: number;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+  /** How long an unsafe call waits for a connection before trying the next endpoint. */
+  readonly connectTimeoutMs: number;
+  readonly auth: AuthCredentials | undefined;
+}
+
+/**
+ * Runs calls on the endpoint pool: picks an endpoint, attaches the auth token, applies the
+ * deadline and signal to the grpc-js call, retries what is safe, and reports endpoint health.
+ */
+export class Transport {
+  private readonly tokens: AuthTokens | undefined;
+  private maxTerm = 0n;
+
+  constructor(
+    readonly pool: EndpointPool,
+    private readonly events: EventEmitter<ClientEvents>,
+    private readonly settings: TransportSettings,
+  ) {
+    this.tokens =
+      settings.auth === undefined
+        ? undefined
+        : new AuthTokens(settings.auth, (c, ctx) => this.authenticate(c, ctx));
+  }
+
+  /** The context (deadline, signal) of a call starting now. */
+  context(options: CallOptions | undefined): CallContext {
+    return callContext(options, this.settings.defaultTimeoutMs);
+  }
+
+  /** Runs one unary call under the given retry policy. */
+  unary<Req, Res>(
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    policy: RetryPolicy,
+    options?: UnaryOptions,
+  ): Promise<Res> {
+    const ctx = this.context(options);
+    const target = options?.endpoint;
+    return policy === "safe"
+      ? this.safeCall(method, request, ctx, target)
+      : this.unsafeCall(method, request, ctx, target);
+  }
+
+  private async safeCall<Req, Res>(
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    ctx: CallContext,
+    target: string | undefined,
+  ): Promise<Res> {
+    const failed = new Set<Endpoint>();
+    const attempt = async () => {
+      checkContext(ctx);
+      const endpoint = this.endpointFor(target, failed);
+      try {
+        return await this.withAuth(endpoint, method, request, ctx);
+      } catch (err) {
+        failed.add(endpoint);
+        if (failed.size >= this.pool.all().length) failed.clear();
+        throw err;
+      }
+    };
+    try {
+      return await pRetry(attempt, {
+        retries: this.settings.retries,
+        minTimeout: this.settings.retryMinMs,
+        maxTimeout: this.settings.retryMaxMs,
+        factor: 2,
+        randomize: true,
+        ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
+        shouldRetry: (err) =>
+          err instanceof KeywayError && err.code === status.UNAVAILABLE && !pastDeadline(ctx),
+      });
+    } catch (err) {
+      if (ctx.signal?.aborted === true) throw abortedError(ctx.signal);
+      throw KeywayError.from(err);
+    }
+  }
+
+  private async unsafeCall<Req, Res>(
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    ctx: CallContext,
+    target: string | undefined,
+  ): Promise<Res> {
+    const tried = new Set<Endpoint>();
+    for (;;) {
+      checkContext(ctx);
+      const endpoint = this.endpointFor(target, tried);
+      if (!endpoint.isReady()) {
+        try {
+          await endpoint.waitReady(earliest(ctx.deadline, Date.now() + this.settings.connectTimeoutMs));
+        } catch (err) {
+          if (pastDeadline(ctx)) throw timeoutError();
+          // Nothing was sent: moving to another endpoint cannot apply the write twice.
+          endpoint.markDown(err);
+          tried.add(endpoint);
+          if (target !== undefined || tried.size >= this.pool.all().length) throw unavailable(endpoint, err);
+          continue;
+        }
+      }
+      return this.withAuth(endpoint, method, request, ctx);
+    }
+  }
+
+  private endpointFor(target: string | undefined, exclude: ReadonlySet<Endpoint>): Endpoint {
+    if (target === undefined) return this.pool.pick(exclude);
+    const endpoint = this.pool.byUrl(target);
+    if (endpoint === undefined) throw KeywayError.from(new Error(`unknown endpoint ${target}`));
+    return endpoint;
+  }
+
+  private async withAuth<Req, Res>(
+    endpoint: Endpoint,
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    ctx: CallContext,
+  ): Promise<Res> {
+    if (this.tokens === undefined || method.path === etcdserverpb.AuthService.authenticate.path) {
+      return this.send(endpoint, method, request, ctx, undefined);
+    }
+    const token = await this.tokens.get(ctx);
+    try {
+      return await this.send(endpoint, method, request, ctx, token);
+    } catch (err) {
+      // etcd rejects a call with a bad token before doing anything, so a resend is safe.
+      if (!KeywayError.is(err, "invalidAuthToken", "authOldRevision")) throw err;
+      this.tokens.invalidate(token);
+      return this.send(endpoint, method, request, ctx, await this.tokens.get(ctx));
+    }
+  }
+
+  /** Sends one grpc-js call, counting it in flight on the endpoint. */
+  private send<Req, Res>(
+    endpoint: Endpoint,
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    ctx: CallContext,
+    token: string | undefined,
+  ): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const metadata = new Metadata();
+      if (token !== undefined) metadata.set("token", token);
+      const signal = ctx.signal;
+      endpoint.inflight++;
+      const call = endpoint.client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        metadata,
+        ctx.deadline === undefined ? {} : { deadline: ctx.deadline },
+        (err, response) => {
+          endpoint.inflight--;
+          signal?.removeEventListener("abort", onAbort);
+          if (err !== null || response === undefined) reject(this.classify(err, endpoint, ctx));
+          else {
+            this.observe(response);
+            resolve(response);
+          }
+        },
+      );
+      const onAbort = () => call.cancel();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Maps a call error, marking the endpoint down on transport failures. */
+  classify(err: unknown, endpoint: Endpoint, ctx: CallContext): KeywayError {
+    if (ctx.signal?.aborted === true) return abortedError(ctx.signal);
+    const error = KeywayError.from(err);
+    if (error.code === status.DEADLINE_EXCEEDED && pastDeadline(ctx)) return timeoutError();
+    if (error.reason === "unavailable") endpoint.markDown(error);
+    return error;
+  }
+
+  /** Notices leader elections from the Raft term of response headers. */
+  observe(response: unknown): void {
+    const header = (response as { header?: etcdserverpb.ResponseHeader }).header;
+    if (header === undefined || header.raftTerm <= this.maxTerm) return;
+    const first = this.maxTerm === 0n;
+    this.maxTerm = header.raftTerm;
+    if (!first) this.events.emit("leader-changed", { raftTerm: header.raftTerm, memberId: header.memberId });
+  }
+
+  /**
+   * Metadata for a stream: the auth token, and `hasleader` so a member cut off from its leader
+   * ends the stream (and the client fails over) instead of leaving it silent.
+   */
+  async streamMetadata(ctx: CallContext, requireLeader: boolean): Promise<Metadata> {
+    const metadata = new Metadata();
+    if (requireLeader) metadata.set("hasleader", "true");
+    if (this.tokens !== undefined) metadata.set("token", await this.tokens.get(ctx));
+    return metadata;
+  }
+
+  /** Forgets a token a stream was refused with. */
+  invalidateToken(metadata: Metadata): void {
+    const token = metadata.get("token")[0];
+    if (typeof token === "string") this.tokens?.invalidate(token);
+  }
+
+  private async authenticate(credentials: AuthCredentials, ctx: CallContext): Promise<string> {
+    const request = etcdserverpb.AuthenticateRequest.fromPartial({
+      name: credentials.username,
+      password: credentials.password,
+    });
+    const remaining = ctx.deadline === undefined ? undefined : Math.max(1, ctx.deadline - Date.now());
+    const options: UnaryOptions = {};
+    if (remaining !== undefined) options.timeoutMs = remaining;
+    if (ctx.signal !== undefined) options.signal = ctx.signal;
+    const response = await this.unary(etcdserverpb.AuthService.authenticate, request, "safe", options);
+    return response.token;
+  }
+}
+
+function pastDeadline(ctx: CallContext): boolean {
+  return ctx.deadline !== undefined && Date.now() >= ctx.deadline;
+}
+
+function earliest(a: number | undefined, b: number): number {
+  return a === undefined ? b : Math.min(a, b);
+}
+
+function unavailable(endpoint: Endpoint, cause: unknown): KeywayError {
+  return new KeywayError({
+    code: status.UNAVAILABLE,
+    reason: "unavailable",
+    message: `no connection to ${endpoint.url}`,
+    cause,
+  });
+}
