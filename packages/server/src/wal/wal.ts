@@ -101,25 +101,23 @@ export class Wal implements AsyncDisposable {
       hardState: state.hardState,
       snapshot: state.snapshot,
     };
+    const metadata = state.metadata ?? options.metadata ?? new Uint8Array(0);
     const last = segments.at(-1);
+    let tail: { fh: FileHandle; size: number };
     if (last === undefined) {
-      const metadata = options.metadata ?? new Uint8Array(0);
       const name = segmentFileName(0, written.lastIndex + 1);
       const head = Buffer.concat([FILE_HEADER, encodeMetadata(metadata)]);
-      const fh = await createSegment(options.dir, name, head);
-      const first = { seq: 0, firstIndex: written.lastIndex + 1, name, maxEntryIndex: -1 };
-      const wal = new Wal(options, metadata, [first], { fh, size: head.length }, written);
-      return { wal, replay: state.toReplay() };
+      tail = { fh: await createSegment(options.dir, name, head), size: head.length };
+      segments.push({ seq: 0, firstIndex: written.lastIndex + 1, name, maxEntryIndex: -1 });
+    } else {
+      tail = { fh: await open(join(options.dir, last.name), "r+"), size: recovered.tailBytes };
+      if (recovered.tornBytes > 0) {
+        // Cut before appending: leftover bytes of the torn write must never be read back.
+        await tail.fh.truncate(recovered.tailBytes);
+        await tail.fh.datasync();
+      }
     }
-    const fh = await open(join(options.dir, last.name), "r+");
-    if (recovered.tornBytes > 0) {
-      // Cut before appending: leftover bytes of the torn write must never be read back.
-      await fh.truncate(recovered.tailBytes);
-      await fh.datasync();
-    }
-    const metadata = state.metadata ?? new Uint8Array(0);
-    const wal = new Wal(options, metadata, segments, { fh, size: recovered.tailBytes }, written);
-    return { wal, replay: state.toReplay() };
+    return { wal: new Wal(options, metadata, segments, tail, written), replay: state.toReplay() };
   }
 
   /** Counters since open (a copy). */
@@ -153,6 +151,7 @@ export class Wal implements AsyncDisposable {
    * effective bound is min(index, snapshot index + 1).
    */
   async releaseBefore(index: number): Promise<void> {
+    if (this.#closing !== undefined) throw new Error("wal: releaseBefore after close");
     const bound = Math.min(index, this.#durableSnapshotIndex + 1);
     const released: RecoveredSegment[] = [];
     while (this.#segments.length > 1 && this.#segments[0]!.maxEntryIndex < bound) {
