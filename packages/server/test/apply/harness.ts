@@ -24,7 +24,11 @@ export const req = {
   }),
   del: (key: string, rangeEnd = "", extra: Partial<etcdserverpb.DeleteRangeRequest> = {}): Request => ({
     $case: "deleteRange",
-    deleteRange: etcdserverpb.DeleteRangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), ...extra }),
+    deleteRange: etcdserverpb.DeleteRangeRequest.fromPartial({
+      key: b(key),
+      rangeEnd: b(rangeEnd),
+      ...extra,
+    }),
   }),
   txn: (txn: TxnInput): Request => ({
     $case: "txn",
@@ -39,13 +43,19 @@ export const req = {
 /** RequestOp builders for txns. */
 export const op = {
   range: (key: string, rangeEnd = "", extra: Partial<etcdserverpb.RangeRequest> = {}) => ({
-    request: { $case: "requestRange" as const, requestRange: { key: b(key), rangeEnd: b(rangeEnd), ...extra } },
+    request: {
+      $case: "requestRange" as const,
+      requestRange: { key: b(key), rangeEnd: b(rangeEnd), ...extra },
+    },
   }),
   put: (key: string, value: string, extra: Partial<etcdserverpb.PutRequest> = {}) => ({
     request: { $case: "requestPut" as const, requestPut: { key: b(key), value: b(value), ...extra } },
   }),
   del: (key: string, rangeEnd = "", extra: Partial<etcdserverpb.DeleteRangeRequest> = {}) => ({
-    request: { $case: "requestDeleteRange" as const, requestDeleteRange: { key: b(key), rangeEnd: b(rangeEnd), ...extra } },
+    request: {
+      $case: "requestDeleteRange" as const,
+      requestDeleteRange: { key: b(key), rangeEnd: b(rangeEnd), ...extra },
+    },
   }),
   txn: (txn: TxnInput) => ({
     request: { $case: "requestTxn" as const, requestTxn: txn },
@@ -64,7 +74,10 @@ export class Harness {
     this.nextIndex = sm.appliedIndex + 1;
   }
 
-  static open(leases: LeaseLookup = knownLeases(), dir = mkdtempSync(join(tmpdir(), "keyway-apply-"))): Harness {
+  static open(
+    leases: LeaseLookup = knownLeases(),
+    dir = mkdtempSync(join(tmpdir(), "keyway-apply-")),
+  ): Harness {
     return new Harness(dir, StateMachine.open({ dir, leases }), leases);
   }
 
@@ -78,7 +91,9 @@ export class Harness {
   }
 
   /** Applies one request that must succeed; returns its response. */
-  ok<T = etcdserverpb.PutResponse & etcdserverpb.DeleteRangeResponse & etcdserverpb.TxnResponse>(request: Request): T {
+  ok<T = etcdserverpb.PutResponse & etcdserverpb.DeleteRangeResponse & etcdserverpb.TxnResponse>(
+    request: Request,
+  ): T {
     const [outcome] = this.applyAll(request);
     if (outcome === undefined || !outcome.ok) throw outcome?.error ?? new Error("no outcome");
     return outcome.response as T;
@@ -92,8 +107,14 @@ export class Harness {
   }
 
   /** Range with defaults. */
-  range(key: string, rangeEnd = "", extra: Partial<etcdserverpb.RangeRequest> = {}): etcdserverpb.RangeResponse {
-    return this.sm.range(etcdserverpb.RangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), ...extra }));
+  range(
+    key: string,
+    rangeEnd = "",
+    extra: Partial<etcdserverpb.RangeRequest> = {},
+  ): etcdserverpb.RangeResponse {
+    return this.sm.range(
+      etcdserverpb.RangeRequest.fromPartial({ key: b(key), rangeEnd: b(rangeEnd), ...extra }),
+    );
   }
 
   /** Keys (as strings) of a range. */

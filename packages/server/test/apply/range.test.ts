@@ -62,8 +62,7 @@ describe("Range", () => {
   });
 
   it("sorts by every target; a target other than KEY with order NONE sorts ascending", () => {
-    const sorted = (sortTarget: number, sortOrder: number) =>
-      h.keys("\0", "\0", { sortTarget, sortOrder });
+    const sorted = (sortTarget: number, sortOrder: number) => h.keys("\0", "\0", { sortTarget, sortOrder });
     expect(sorted(SortTarget.KEY, SortOrder.DESCEND)).toEqual(["e", "c", "b", "a"]);
     expect(sorted(SortTarget.KEY, SortOrder.ASCEND)).toEqual(["a", "b", "c", "e"]);
     expect(sorted(SortTarget.VERSION, SortOrder.DESCEND)).toEqual(["a", "b", "c", "e"]);
@@ -77,7 +76,11 @@ describe("Range", () => {
   });
 
   it("applies the limit after sorting", () => {
-    const response = h.range("\0", "\0", { sortTarget: SortTarget.MOD, sortOrder: SortOrder.DESCEND, limit: 2n });
+    const response = h.range("\0", "\0", {
+      sortTarget: SortTarget.MOD,
+      sortOrder: SortOrder.DESCEND,
+      limit: 2n,
+    });
     expect(response.kvs.map((kv) => kv.key.toString())).toEqual(["e", "a"]);
     expect(response.more).toBe(true);
     expect(response.count).toBe(4n);

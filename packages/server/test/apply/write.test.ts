@@ -19,7 +19,14 @@ describe("Put and DeleteRange", () => {
     expect(h.ok(req.put("a", "1")).header?.revision).toBe(2n);
     expect(h.ok(req.put("a", "1")).header?.revision).toBe(3n);
     h.ok(req.put("b", "x"));
-    expect(plain(h.range("a").kvs[0])).toEqual({ key: "a", value: "1", create: 2, mod: 3, version: 2, lease: 0 });
+    expect(plain(h.range("a").kvs[0])).toEqual({
+      key: "a",
+      value: "1",
+      create: 2,
+      mod: 3,
+      version: 2,
+      lease: 0,
+    });
     expect(h.range("a").header?.revision).toBe(4n);
   });
 
@@ -31,9 +38,20 @@ describe("Put and DeleteRange", () => {
     expect(deleted.header?.revision).toBe(4n);
     expect(h.range("a").kvs).toEqual([]);
     h.ok(req.put("a", "3"));
-    expect(plain(h.range("a").kvs[0])).toEqual({ key: "a", value: "3", create: 5, mod: 5, version: 1, lease: 0 });
+    expect(plain(h.range("a").kvs[0])).toEqual({
+      key: "a",
+      value: "3",
+      create: 5,
+      mod: 5,
+      version: 1,
+      lease: 0,
+    });
     // History stays readable per generation.
-    expect(plain(h.range("a", "", { revision: 3n }).kvs[0])).toMatchObject({ value: "2", create: 2, version: 2 });
+    expect(plain(h.range("a", "", { revision: 3n }).kvs[0])).toMatchObject({
+      value: "2",
+      create: 2,
+      version: 2,
+    });
     expect(h.range("a", "", { revision: 4n }).kvs).toEqual([]);
     expect(h.range("a", "", { revision: 1n }).kvs).toEqual([]);
   });
