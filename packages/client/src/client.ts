@@ -9,9 +9,11 @@ import { EndpointPool } from "./endpoint-pool.js";
 import { badRequest } from "./errors.js";
 import { KeepAliveStream } from "./keep-alive-stream.js";
 import { identityMapper } from "./key-mapper.js";
+import type { CompactOptions } from "./kv.js";
 import { MaintenanceClient } from "./maintenance.js";
 import { Keyspace } from "./namespace.js";
 import { type BalancerPolicy, createPicker, type Picker } from "./picker.js";
+import type { ResponseHeader } from "./results.js";
 import { Transport } from "./transport.js";
 import { WatchManager } from "./watch-manager.js";
 
@@ -79,6 +81,11 @@ export class KeywayClient extends Keyspace implements AsyncDisposable {
     this.maintenance = new MaintenanceClient(transport);
     this.auth = new AuthClient(transport);
     if (options.autoSyncIntervalMs !== undefined) this.startAutoSync(options.autoSyncIntervalMs);
+  }
+
+  /** Drops history before `revision` for the whole cluster (not limited to a namespace). */
+  compact(revision: bigint, options?: CompactOptions): Promise<ResponseHeader> {
+    return this.kv.compact(revision, options);
   }
 
   /** Current endpoint URLs. */

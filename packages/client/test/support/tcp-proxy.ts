@@ -1,0 +1,69 @@
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { freePort } from "../../../../test/support/ports.js";
+
+/**
+ * A small TCP proxy on loopback for fault tests: it can cut every open connection (the client
+ * sees the stream break, as after a crash or a partition) and delay traffic to make an endpoint slow.
+ */
+export interface TcpProxy {
+  /** `http://127.0.0.1:<port>` of the proxy. */
+  readonly url: string;
+  /** Destroys every open connection; new ones are accepted again at once. */
+  cut(): void;
+  /** While true, new connections are refused and open ones cut. */
+  setDown(down: boolean): void;
+  /** Delays each chunk from the server to the client by `ms`. */
+  setDelay(ms: number): void;
+  /** Connections accepted so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy forwarding to `target` (`http://host:port`). */
+export async function startTcpProxy(target: string): Promise<TcpProxy> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  let delayMs = 0;
+  let down = false;
+  let connections = 0;
+  const server: Server = createServer((client) => {
+    if (down) return void client.destroy();
+    connections++;
+    const upstream = connect(Number(port), hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (delayMs === 0) client.write(chunk);
+      else setTimeout(() => client.writable && client.write(chunk), delayMs);
+    });
+  });
+  const listenPort = await freePort();
+  await new Promise<void>((resolve) => server.listen(listenPort, "127.0.0.1", resolve));
+  const cut = () => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    url: `http://127.0.0.1:${listenPort}`,
+    cut,
+    setDown(value) {
+      down = value;
+      if (down) cut();
+    },
+    setDelay(ms) {
+      delayMs = ms;
+    },
+    get connections() {
+      return connections;
+    },
+    close() {
+      cut();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

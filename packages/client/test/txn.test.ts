@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compare, KeywayClient, op, txn } from "../src/index.js";
+import { startTarget, type Target } from "./support/target.js";
+
+let target: Target;
+let client: KeywayClient;
+
+beforeAll(async () => {
+  target = await startTarget();
+  client = new KeywayClient({ endpoints: target.endpoints });
+});
+afterAll(async () => {
+  await client?.close();
+  await target?.close();
+});
+
+describe("txn", () => {
+  it("creates a key only when absent (create == 0) and reports each op's result", async () => {
+    const first = await client
+      .txn()
+      .if(compare.create("t/lock", "==", 0n))
+      .then(op.put("t/lock", "me"), op.get("t/lock"))
+      .else(op.get("t/lock"))
+      .commit();
+    expect(first.succeeded).toBe(true);
+    expect(first.responses.map((r) => r.type)).toEqual(["put", "range"]);
+    const read = first.responses[1];
+    expect(read?.type === "range" && read.range.kvs[0]?.text()).toBe("me");
+
+    const second = await client
+      .txn()
+      .if(compare.create("t/lock", "==", 0n))
+      .then(op.put("t/lock", "you"))
+      .else(op.get("t/lock"))
+      .commit();
+    expect(second.succeeded).toBe(false);
+    expect(second.revision).toBe(first.revision);
+  });
+
+  it("compares value, version, mod and lease", async () => {
+    const put = await client.put("t/v", "x");
+    const { id } = await client.lease.grant(30);
+    await client.put("t/l", "y", { lease: id });
+    const result = await client
+      .txn()
+      .if(
+        compare.value("t/v", "==", "x"),
+        compare.value("t/v", "!=", "z"),
+        compare.version("t/v", ">", 0n),
+        compare.mod("t/v", "==", put.revision),
+        compare.mod("t/v", "<", put.revision + 100n),
+        compare.lease("t/l", "==", id),
+      )
+      .then(op.put("t/ok", "1"))
+      .commit();
+    expect(result.succeeded).toBe(true);
+    const missingValue = await client
+      .txn()
+      .if(compare.value("t/none", "==", ""))
+      .commit();
+    expect(missingValue.succeeded).toBe(false);
+  });
+
+  it("applies range compares to every key in the range", async () => {
+    await client.put("t/r/a", "1");
+    await client.put("t/r/b", "1");
+    const all = await client
+      .txn()
+      .if(compare.value("t/r/", "==", "1", { prefix: true }))
+      .commit();
+    expect(all.succeeded).toBe(true);
+    await client.put("t/r/c", "2");
+    const notAll = await client
+      .txn()
+      .if(compare.value("t/r/", "==", "1", { prefix: true }))
+      .commit();
+    expect(notAll.succeeded).toBe(false);
+  });
+
+  it("runs nested txns and deletes in one revision", async () => {
+    await client.put("t/n/a", "1");
+    const result = await client
+      .txn()
+      .then(
+        op.delete("t/n/", { prefix: true, prevKv: true }),
+        op.txn(
+          txn()
+            .if(compare.version("t/absent", "==", 0n))
+            .then(op.put("t/m/b", "2"))
+            .else(op.put("t/m/c", "3")),
+        ),
+      )
+      .commit();
+    const [deleted, nested] = result.responses;
+    expect(deleted?.type === "delete" && deleted.delete.prevKvs.map((kv) => kv.text())).toEqual(["1"]);
+    expect(nested?.type === "txn" && nested.txn.succeeded).toBe(true);
+    const b = await client.get("t/m/b");
+    expect(b?.modRevision).toBe(result.revision);
+  });
+
+  it("surfaces etcd's txn errors with typed reasons", async () => {
+    await expect(client.txn().then(op.put("t/d", "1"), op.put("t/d", "2")).commit()).rejects.toMatchObject({
+      reason: "duplicateKey",
+    });
+    const many = Array.from({ length: 129 }, (_, i) => op.put(`t/many/${i}`, "x"));
+    await expect(
+      client
+        .txn()
+        .then(...many)
+        .commit(),
+    ).rejects.toMatchObject({ reason: "tooManyOps" });
+  });
+});
