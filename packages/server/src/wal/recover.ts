@@ -3,7 +3,7 @@
  * last segment, and fold the records into the replayed state.
  */
 import { mkdir, readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { decodeSegment } from "./decode.js";
 import { WalCorruptError } from "./errors.js";
 import { ReplayState } from "./replay.js";
@@ -29,7 +29,7 @@ export interface Recovered {
 
 /** Creates `dir` when missing, then reads back every segment in it. */
 export async function recoverDir(dir: string, logger: WalLogger | undefined): Promise<Recovered> {
-  if ((await mkdir(dir, { recursive: true })) !== undefined) await fsyncDir(dirname(dir));
+  await createDir(dir);
   const { segments: names, leftovers } = await listSegments(dir);
   await removeLeftovers(dir, leftovers);
   checkContiguous(dir, names);
@@ -66,6 +66,17 @@ export async function recoverDir(dir: string, logger: WalLogger | undefined): Pr
   const problem = state.finish();
   if (problem !== undefined) throw new WalCorruptError(dir, -1, problem);
   return { state, segments, tailBytes, tornBytes };
+}
+
+/** mkdir -p, then fsync the parent of every directory it created so that they survive a crash. */
+async function createDir(dir: string): Promise<void> {
+  const firstCreated = await mkdir(dir, { recursive: true });
+  if (firstCreated === undefined) return;
+  const top = resolve(firstCreated);
+  for (let created = resolve(dir); ; created = dirname(created)) {
+    await fsyncDir(dirname(created));
+    if (created === top || dirname(created) === created) return;
+  }
 }
 
 function checkContiguous(dir: string, names: readonly SegmentName[]): void {

@@ -1,3 +1,5 @@
+import { symlink } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Wal } from "../../src/wal/index.js";
 import { entries, entry, memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
@@ -121,6 +123,18 @@ describe("Wal group commit", () => {
     await wal.close();
   });
 
+  it("an empty append writes nothing and resolves after the appends before it", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    const order: string[] = [];
+    const first = wal.append({ entries: [entry(1)] }).then(() => order.push("entry"));
+    await wal.append({}).then(() => order.push("empty"));
+    await first;
+    expect(order).toEqual(["entry", "empty"]);
+    expect(wal.stats).toMatchObject({ appends: 2, writes: 1, fsyncs: 1 });
+    await wal.close();
+  });
+
   it("close() waits for queued appends to be durable", async () => {
     const dir = await tempDir();
     const { wal } = await Wal.open({ dir });
@@ -129,6 +143,28 @@ describe("Wal group commit", () => {
     await Promise.all(pending);
     await using opened = await reopen(dir);
     expect(opened.replay.entries).toHaveLength(100);
+  });
+});
+
+describe("Wal write failures", () => {
+  it("rejects the failed append and every later one; reopening recovers what was durable", async () => {
+    const dir = await tempDir();
+    // 20 head bytes + 328 bytes per entry: the fifth append fills the first segment past 1500.
+    const { wal } = await Wal.open({ dir, segmentSizeBytes: 1500 });
+    for (let i = 1; i <= 5; i++) await wal.append({ entries: [entry(i, 1, 300)] });
+    // The next segment's temp file is a link to /dev/full: creating it fails with ENOSPC.
+    const next = `0000000000000001-${(6).toString(16).padStart(16, "0")}.wal.tmp`;
+    await symlink("/dev/full", join(dir, next));
+    const failed = wal.append({ entries: [entry(6, 1, 300)] });
+    const queued = wal.append({ entries: [entry(7, 1, 300)] });
+    await expect(failed).rejects.toThrow("wal: write failed; reopen the WAL to recover");
+    await expect(failed.catch((e: Error) => (e.cause as NodeJS.ErrnoException).code)).resolves.toBe("ENOSPC");
+    await expect(queued).rejects.toThrow("wal: write failed");
+    await expect(wal.append({ entries: [entry(6)] })).rejects.toThrow("wal: write failed");
+    await wal.close();
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(summary(entries(1, 5, 1, 300)));
+    expect(await segmentFiles(dir)).toHaveLength(1);
   });
 });
 
