@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { etcdserverpb, keywaypb, type mvccpb } from "@keyway/api";
 import { expect } from "vitest";
-import { type ApplyOutcome, type LeaseLookup, StateMachine } from "../../src/apply/index.js";
+import {
+  type ApplyOutcome,
+  type LeaseLookup,
+  StateMachine,
+  type StateMachineOptions,
+} from "../../src/apply/index.js";
 import type { EtcdServerError } from "../../src/errors.js";
 
 /** Buffer from a string (keys and values in tests are ASCII). */
@@ -69,16 +74,18 @@ export class Harness {
   private constructor(
     readonly dir: string,
     public sm: StateMachine,
-    private readonly leases: LeaseLookup,
+    private readonly options: Omit<StateMachineOptions, "dir">,
   ) {
     this.nextIndex = sm.appliedIndex + 1;
   }
 
   static open(
     leases: LeaseLookup = knownLeases(),
+    extra: Partial<StateMachineOptions> = {},
     dir = mkdtempSync(join(tmpdir(), "keyway-apply-")),
   ): Harness {
-    return new Harness(dir, StateMachine.open({ dir, leases }), leases);
+    const options = { leases, ...extra };
+    return new Harness(dir, StateMachine.open({ ...options, dir }), options);
   }
 
   /** Applies requests as one batch with the next log indexes. */
@@ -125,7 +132,7 @@ export class Harness {
   /** Closes and reopens the state machine on the same directory. */
   async reopen(): Promise<void> {
     await this.sm.close();
-    this.sm = StateMachine.open({ dir: this.dir, leases: this.leases });
+    this.sm = StateMachine.open({ ...this.options, dir: this.dir });
     this.nextIndex = this.sm.appliedIndex + 1;
   }
 
