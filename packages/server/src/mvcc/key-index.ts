@@ -36,8 +36,9 @@ export interface PutStamp {
   version: number;
 }
 
-// sorted-btree is CommonJS: under NodeNext its default import is the module object.
-const BTree = sortedBtree.default;
+// sorted-btree is CommonJS: Node's ESM loader hands over module.exports (the class is its
+// `default`), while Vite's interop hands over the class itself.
+const BTree = ("default" in sortedBtree ? sortedBtree.default : sortedBtree) as typeof sortedBtree.default;
 
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
