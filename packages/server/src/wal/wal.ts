@@ -5,6 +5,7 @@
 import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { CommitGroup } from "./commit-group.js";
 import { batchSize, encodeBatch, encodeMetadata, FILE_HEADER } from "./format.js";
 import { type RecoveredSegment, recoverDir } from "./recover.js";
 import { createSegment, fsyncDir, segmentFileName, writeFully } from "./segment-file.js";
@@ -21,17 +22,8 @@ import { checkBatch, type LogPosition } from "./validate.js";
 
 /** Default {@link WalOptions.segmentSizeBytes}: 64 MiB. */
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
-/** Upper bound of one group write; a single larger batch is still written whole. */
-const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 /** An fdatasync slower than this is logged, as etcd does. */
 const SLOW_SYNC_MS = 1000;
-
-interface Pending {
-  batch: WalBatch;
-  bytes: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
 
 /** What has been written to the files so far (repeated at the head of each new segment). */
 interface WrittenState {
@@ -59,7 +51,8 @@ export class Wal implements AsyncDisposable {
   #accepted: LogPosition;
   #written: WrittenState;
   #durableSnapshotIndex: number;
-  #queue: Pending[] = [];
+  /** Groups waiting for their write, oldest first; appends join the last one. */
+  readonly #groups: CommitGroup[] = [];
   #flushing: Promise<void> | undefined;
   #failure: Error | undefined;
   #closing: Promise<void> | undefined;
@@ -139,10 +132,15 @@ export class Wal implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ batch, bytes: batchSize(batch), resolve, reject });
-      this.#flushing ??= this.#flush();
-    });
+    const bytes = batchSize(batch);
+    let group = this.#groups.at(-1);
+    if (group === undefined || !group.fits(bytes)) {
+      group = new CommitGroup(this.#accepted.lastIndex);
+      this.#groups.push(group);
+    }
+    const durable = group.add(batch, bytes, this.#accepted.lastIndex);
+    this.#flushing ??= this.#flush();
+    return durable;
   }
 
   /**
@@ -185,62 +183,40 @@ export class Wal implements AsyncDisposable {
     // One microtask turn first, so that appends made in the same tick share the first write.
     await undefined;
     try {
-      while (this.#queue.length > 0 && this.#failure === undefined) await this.#writeGroup(this.#takeGroup());
+      while (this.#groups.length > 0 && this.#failure === undefined) await this.#write(this.#groups.shift()!);
     } finally {
       this.#flushing = undefined;
     }
   }
 
-  /** Takes queued appends up to MAX_GROUP_BYTES (at least one). */
-  #takeGroup(): Pending[] {
-    let count = 0;
-    let bytes = 0;
-    for (const pending of this.#queue) {
-      if (count > 0 && bytes + pending.bytes > MAX_GROUP_BYTES) break;
-      bytes += pending.bytes;
-      count++;
-    }
-    return this.#queue.splice(0, count);
-  }
-
-  async #writeGroup(group: Pending[]): Promise<void> {
+  /** Writes and fdatasyncs one group (in a new segment when the current one is full). */
+  async #write(group: CommitGroup): Promise<void> {
     try {
-      const bytes = group.reduce((sum, pending) => sum + pending.bytes, 0);
-      if (bytes > 0) {
+      const { bytes } = group;
+      if (bytes.length > 0) {
         if (this.#size >= this.#segmentSizeBytes) await this.#startSegment();
-        const buf = Buffer.allocUnsafe(bytes);
-        let at = 0;
-        for (const { batch } of group) {
-          at = encodeBatch(buf, at, batch);
-          this.#noteWritten(batch);
-        }
-        await writeFully(this.#fh, buf, this.#size);
-        this.#size += bytes;
+        this.#noteWritten(group);
+        await writeFully(this.#fh, bytes, this.#size);
+        this.#size += bytes.length;
         await this.#datasync();
         this.#stats.writes++;
-        this.#stats.bytesWritten += bytes;
+        this.#stats.bytesWritten += bytes.length;
       }
       this.#durableSnapshotIndex = this.#written.snapshot?.index ?? 0;
-      this.#stats.appends += group.length;
-      for (const pending of group) pending.resolve();
+      this.#stats.appends += group.appends;
+      group.resolve();
     } catch (error) {
       this.#fail(error, group);
     }
   }
 
-  #noteWritten(batch: WalBatch): void {
+  #noteWritten(group: CommitGroup): void {
     const written = this.#written;
-    if (batch.snapshot !== undefined) {
-      written.snapshot = batch.snapshot;
-      written.lastIndex = Math.max(written.lastIndex, batch.snapshot.index);
-    }
-    const last = batch.entries?.at(-1);
-    if (last !== undefined) {
-      written.lastIndex = last.index;
-      const segment = this.#segments.at(-1)!;
-      segment.maxEntryIndex = Math.max(segment.maxEntryIndex, last.index);
-    }
-    if (batch.hardState !== undefined) written.hardState = batch.hardState;
+    written.lastIndex = group.lastIndex;
+    if (group.hardState !== undefined) written.hardState = group.hardState;
+    if (group.snapshot !== undefined) written.snapshot = group.snapshot;
+    const segment = this.#segments.at(-1)!;
+    segment.maxEntryIndex = Math.max(segment.maxEntryIndex, group.maxEntryIndex);
   }
 
   async #datasync(): Promise<void> {
@@ -273,9 +249,9 @@ export class Wal implements AsyncDisposable {
     this.#logger?.info({ dir: this.#dir, file: name }, "wal: started segment");
   }
 
-  #fail(cause: unknown, group: Pending[]): void {
+  #fail(cause: unknown, group: CommitGroup): void {
     const error = new Error("wal: write failed; reopen the WAL to recover", { cause });
     this.#failure = error;
-    for (const pending of [...group, ...this.#queue.splice(0)]) pending.reject(error);
+    for (const failed of [group, ...this.#groups.splice(0)]) failed.reject(error);
   }
 }
