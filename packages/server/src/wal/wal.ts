@@ -121,8 +121,9 @@ export class Wal implements AsyncDisposable {
   /**
    * Appends `batch` (snapshot marker, entries, hard state, in that order) and resolves once it is
    * on disk and fdatasync'd. Calls made while a write is in flight are coalesced into the next
-   * single write and fdatasync; the order of calls is the order on disk. Rejects with RangeError
-   * (and writes nothing) when the batch would not replay: see {@link WalBatch}.
+   * single write and fdatasync (up to 8 MiB per write); the order of calls is the order on disk.
+   * The batch is encoded before append() returns, so the caller may reuse its buffers at once.
+   * Rejects with RangeError (and writes nothing) when the batch would not replay: see {@link WalBatch}.
    */
   append(batch: WalBatch): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new Error("wal: append after close"));

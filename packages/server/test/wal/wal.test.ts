@@ -123,6 +123,21 @@ describe("Wal group commit", () => {
     await wal.close();
   });
 
+  it("splits a burst into writes of at most 8 MiB, and copies data before append returns", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    const data = Buffer.alloc(5 * 1024 * 1024, 1);
+    const done = [1, 2, 3].map((index) => wal.append({ entries: [{ index, term: 1, data }] }));
+    data.fill(2); // too late to change what was appended
+    await Promise.all(done);
+    expect(wal.stats).toMatchObject({ appends: 3, writes: 3 });
+    await wal.close();
+    await using opened = await reopen(dir);
+    expect(
+      opened.replay.entries.map((e) => Buffer.from(e.data).equals(Buffer.alloc(data.length, 1))),
+    ).toEqual([true, true, true]);
+  });
+
   it("an empty append writes nothing and resolves after the appends before it", async () => {
     const dir = await tempDir();
     const { wal } = await Wal.open({ dir });
