@@ -87,8 +87,18 @@ describe("Range", () => {
   });
 
   it("does not sort for an unknown sort order (etcd 3.4)", () => {
-    expect(h.keys("\0", "\0", { sortTarget: SortTarget.MOD, sortOrder: 7 })).toEqual(["a", "b", "c", "e"]);
-    expect(h.keys("\0", "\0", { sortTarget: 9, sortOrder: 7, limit: 1n })).toEqual(["a"]);
+    // Values no enum member has, as a newer client or a raw request may send them.
+    const unknownOrder = 7 as etcdserverpb.RangeRequest_SortOrder;
+    const unknownTarget = 9 as etcdserverpb.RangeRequest_SortTarget;
+    expect(h.keys("\0", "\0", { sortTarget: SortTarget.MOD, sortOrder: unknownOrder })).toEqual([
+      "a",
+      "b",
+      "c",
+      "e",
+    ]);
+    expect(h.keys("\0", "\0", { sortTarget: unknownTarget, sortOrder: unknownOrder, limit: 1n })).toEqual([
+      "a",
+    ]);
   });
 
   it("blanks values for keys_only and returns no kvs for count_only", () => {
