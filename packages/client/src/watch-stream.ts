@@ -22,6 +22,7 @@ export class WatchStream implements WatchHost {
   private readonly fragments = new Map<bigint, mvccpb.Event[]>();
   private readonly full = new Set<Watcher>();
   private broken = false;
+  private metadata: Metadata | undefined;
 
   constructor(
     readonly endpoint: Endpoint,
@@ -38,6 +39,7 @@ export class WatchStream implements WatchHost {
         this.requireLeader,
       );
       if (this.broken) return;
+      this.metadata = metadata;
       const call = this.endpoint.client.makeBidiStreamRequest(
         WATCH.path,
         WATCH.requestSerialize,
@@ -137,7 +139,14 @@ export class WatchStream implements WatchHost {
     if (next !== undefined) this.send(next.createRequest());
     if (watcher === undefined) return;
     if (response.canceled) {
-      watcher.fail(watchCancelError(response, watcher.nextRevision));
+      const error = watchCancelError(response, watcher.nextRevision);
+      if (KeywayError.is(error, "invalidAuthToken", "authOldRevision") && !watcher.isDone) {
+        // The stream's token went stale: move every watcher to a new stream with a fresh token.
+        this.pending.unshift(watcher);
+        this.fail(error, this.metadata);
+        return;
+      }
+      watcher.fail(error);
     } else if (watcher.isDone) {
       this.send({ requestUnion: { $case: "cancelRequest", cancelRequest: { watchId: response.watchId } } });
     } else {

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { etcdserverpb, mvccpb } from "@keyway/api";
+import { EtcdError, type EtcdErrorReason, etcdserverpb, mvccpb } from "@keyway/api";
 import { EventEmitter } from "eventemitter3";
 import { closedError, KeywayError } from "./errors.js";
 import type { KeyMapper } from "./key-mapper.js";
@@ -198,6 +198,29 @@ export function watchCancelError(response: etcdserverpb.WatchResponse, startRevi
       compactRevision: response.compactRevision,
     });
   }
+  const authReason = AUTH_CANCEL_REASONS.get(response.cancelReason);
+  if (authReason !== undefined) {
+    const spec = EtcdError[authReason];
+    return new KeywayError({ code: spec.code, reason: authReason, message: spec.message });
+  }
   const reason = response.cancelReason === "" ? "watch canceled by the server" : response.cancelReason;
   return new KeywayError({ code: status.CANCELLED, reason: "watchCanceled", message: reason });
 }
+
+/** Go's names of the gRPC codes etcd puts in a watch's cancel_reason. */
+const GO_CODE_NAMES: Partial<Record<number, string>> = {
+  [status.UNAUTHENTICATED]: "Unauthenticated",
+  [status.INVALID_ARGUMENT]: "InvalidArgument",
+  [status.PERMISSION_DENIED]: "PermissionDenied",
+};
+
+/**
+ * etcd refuses a watch create on auth grounds with `cancel_reason` set to the Go text of a gRPC
+ * status error; these are matched exactly, like every other etcd error.
+ */
+const AUTH_CANCEL_REASONS = new Map<string, EtcdErrorReason>(
+  (["invalidAuthToken", "authOldRevision", "userEmpty", "permissionDenied"] as const).map((reason) => [
+    `rpc error: code = ${GO_CODE_NAMES[EtcdError[reason].code]} desc = ${EtcdError[reason].message}`,
+    reason,
+  ]),
+);
