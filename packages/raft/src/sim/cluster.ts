@@ -9,7 +9,7 @@ import { SeededRng } from "../rng.js";
 import type { Entry, Message, NodeId, RaftErrorReason } from "../types.js";
 import { SafetyChecker } from "./checker.js";
 import { NO_FAULTS, SimNetwork } from "./network.js";
-import type { NodeHost } from "./node.js";
+import type { FlowLimits, NodeHost } from "./node.js";
 import { SimNode } from "./node.js";
 
 /** Time units per member tick (a message takes 1-3 units: a round trip is about one tick). */
@@ -28,8 +28,10 @@ export interface SimOptions {
   readonly members: number;
   /** Events in the fault phase. */
   readonly events: number;
-  /** Lines of the run's trace kept for the failure report. */
+  /** Lines of the run's trace kept for the failure report. Default 400. */
   readonly traceLines?: number;
+  /** 1: trace the core's debug lines too; 2: also every delivered message. Default 0. */
+  readonly debug?: number;
 }
 
 /** Counters reported after a run. */
@@ -71,6 +73,7 @@ export class SimCluster implements NodeHost {
   private nextProposal = 1;
   private nextRead = 1;
   private readonly phase = new Map<NodeId, number>();
+  private readonly limits: FlowLimits;
   /** Liveness phase: proposal id -> tick it was made; deleted once applied by its leader. */
   private readonly awaited = new Map<number, number>();
   private readonly trace: string[] = [];
@@ -82,6 +85,10 @@ export class SimCluster implements NodeHost {
     const opts = options;
     this.rng = new SeededRng(opts.seed);
     this.network = new SimNetwork(new SeededRng(this.rng.next32()));
+    this.limits = {
+      maxInflightMsgs: this.pick([1, 4, 64])!,
+      maxMsgBytes: this.pick([20, 64, 4096])!,
+    };
     const voters: NodeId[] = [];
     for (let i = 1; i <= opts.members; i++) voters.push(BigInt(i));
     this.nextNodeId = BigInt(opts.members + 1);
@@ -98,7 +105,7 @@ export class SimCluster implements NodeHost {
   }
 
   private addNode(id: NodeId): SimNode {
-    const node = new SimNode(id, new SeededRng(this.rng.next32()), this.loggerFor(id));
+    const node = new SimNode(id, new SeededRng(this.rng.next32()), this.loggerFor(id), this.limits);
     this.nodes.set(id, node);
     this.phase.set(id, this.rng.int(UNITS_PER_TICK));
     return node;
@@ -106,7 +113,7 @@ export class SimCluster implements NodeHost {
 
   private loggerFor(id: NodeId): RaftLogger {
     const line = (s: string) => this.log(`${id}: ${s}`);
-    return { debug: process.env.SIMDEBUG ? line : () => {}, info: line, warn: line };
+    return { debug: (this.options.debug ?? 0) >= 1 ? line : () => {}, info: line, warn: line };
   }
 
   /** Appends to the bounded trace printed when a run fails. */
@@ -207,6 +214,7 @@ export class SimCluster implements NodeHost {
       this.reportUndelivered(m);
       return;
     }
+    if ((this.options.debug ?? 0) >= 2) this.log(`deliver ${m.type} ${m.from}->${m.to} term=${m.term} index=${m.index} logTerm=${m.logTerm} commit=${m.commit} n=${m.entries.length} reject=${m.reject}`);
     to.raw.step(m);
     this.observe(to);
     if (m.type === "MsgSnap") from.raw?.reportSnapshot(m.to, true);
@@ -308,7 +316,10 @@ export class SimCluster implements NodeHost {
     this.log("sim: faults stopped; liveness phase");
   }
 
-  /** Runs until one leader is known to every live member of its configuration; returns ticks taken. */
+  /**
+   * Runs until one leader has applied its whole log and is known to every member of its
+   * configuration; returns the ticks taken.
+   */
   awaitStableLeader(maxTicks: number): number {
     const start = this.stats.ticks;
     while (this.stats.ticks - start <= maxTicks) {
@@ -324,6 +335,8 @@ export class SimCluster implements NodeHost {
     const leader = this.leader();
     if (leader === undefined) return undefined;
     const raft = leader.raw!.raft;
+    // Settled: everything in the leader's log is applied, so no membership change is still in flight.
+    if (raft.log.applied !== raft.log.lastIndex()) return undefined;
     for (const id of raft.prs.ids) {
       const member = this.nodes.get(id)?.raw?.raft;
       if (member === undefined || member.lead !== leader.id || member.term !== raft.term) return undefined;

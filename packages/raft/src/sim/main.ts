@@ -2,6 +2,8 @@
  * `pnpm --filter @keyway/raft run sim -- --seeds N --events M`: runs N seeds of M fault-phase events
  * each, spread over worker threads, and ends with "N passed, K failed". Seeds alternate between 3 and
  * 5 members. `--seed S` replays one seed and prints its trace; any printed seed replays exactly.
+ * Options: `--start S` (first seed), `--workers W`, `--verbose` (a line per seed), `--debug 1|2`
+ * (trace the core's debug lines / every delivered message), `--trace L` (trace lines kept).
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
@@ -12,6 +14,8 @@ import { runSimulation } from "./run.js";
 interface Job {
   readonly seeds: readonly number[];
   readonly events: number;
+  readonly debug: number;
+  readonly traceLines: number;
 }
 
 /** Seeds alternate between 3- and 5-member clusters. */
@@ -20,7 +24,8 @@ export function membersForSeed(seed: number): number {
 }
 
 function runJob(job: Job): SimResult[] {
-  return job.seeds.map((seed) => runSimulation({ seed, members: membersForSeed(seed), events: job.events }));
+  const { events, debug, traceLines } = job;
+  return job.seeds.map((seed) => runSimulation({ seed, members: membersForSeed(seed), events, debug, traceLines }));
 }
 
 function describe(r: SimResult): string {
@@ -28,7 +33,7 @@ function describe(r: SimResult): string {
   return `seed ${r.seed} (${r.members} members): ${r.ok ? "ok" : "FAILED"} events=${s.events} ticks=${s.ticks} leaders=${s.leaders} applied=${s.applied} proposals=${s.proposals} reads=${s.reads} crashes=${s.crashes} partitions=${s.partitions} confChanges=${s.confChanges} transfers=${s.transfers} messages=${s.messages} recovery=${r.recoveryTicks} ticks`;
 }
 
-async function runParallel(seeds: number[], events: number, workers: number): Promise<SimResult[]> {
+async function runParallel(seeds: number[], job: Omit<Job, "seeds">, workers: number): Promise<SimResult[]> {
   const chunks: number[][] = Array.from({ length: workers }, () => []);
   for (const [i, seed] of seeds.entries()) chunks[i % workers]!.push(seed);
   const results = await Promise.all(
@@ -57,6 +62,8 @@ async function main(): Promise<void> {
       seed: { type: "string" },
       workers: { type: "string", default: String(Math.max(1, availableParallelism())) },
       verbose: { type: "boolean", default: false },
+      debug: { type: "string", default: "0" },
+      trace: { type: "string", default: "400" },
     },
   });
   const events = Number(values.events);
@@ -64,8 +71,9 @@ async function main(): Promise<void> {
   let seeds: number[];
   if (values.seed !== undefined) seeds = [Number(values.seed)];
   else seeds = Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.start) + i);
+  const job = { events, debug: Number(values.debug), traceLines: Number(values.trace) };
   const results =
-    seeds.length === 1 ? runJob({ seeds, events }) : await runParallel(seeds, events, Number(values.workers));
+    seeds.length === 1 ? runJob({ ...job, seeds }) : await runParallel(seeds, job, Number(values.workers));
   let failed = 0;
   for (const r of results) {
     if (!r.ok) failed++;

@@ -20,6 +20,12 @@ const SNAPSHOT_EVERY = 64;
 /** ...and keep this many entries behind it for slow followers. */
 const SNAPSHOT_KEEP = 16;
 
+/** Flow-control limits drawn per seed: small ones split appends, which exercises partial acknowledgements. */
+export interface FlowLimits {
+  readonly maxInflightMsgs: number;
+  readonly maxMsgBytes: number;
+}
+
 /** A read waiting for its ReadState, then for the state machine to catch up. */
 export interface PendingRead {
   readonly readId: number;
@@ -48,6 +54,7 @@ export class SimNode {
     readonly id: NodeId,
     private readonly rng: SeededRng,
     private readonly logger: RaftLogger,
+    private readonly limits: FlowLimits,
   ) {}
 
   get up(): boolean {
@@ -66,8 +73,8 @@ export class SimNode {
       electionTicks: ELECTION_TICKS,
       heartbeatTicks: 1,
       applied: snap.metadata.index,
-      maxInflightMsgs: 16,
-      maxMsgBytes: 4096,
+      maxInflightMsgs: this.limits.maxInflightMsgs,
+      maxMsgBytes: this.limits.maxMsgBytes,
       logger: this.logger,
     });
   }
