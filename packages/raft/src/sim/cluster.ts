@@ -214,7 +214,10 @@ export class SimCluster implements NodeHost {
       this.reportUndelivered(m);
       return;
     }
-    if ((this.options.debug ?? 0) >= 2) this.log(`deliver ${m.type} ${m.from}->${m.to} term=${m.term} index=${m.index} logTerm=${m.logTerm} commit=${m.commit} n=${m.entries.length} reject=${m.reject}`);
+    if ((this.options.debug ?? 0) >= 2)
+      this.log(
+        `deliver ${m.type} ${m.from}->${m.to} term=${m.term} index=${m.index} logTerm=${m.logTerm} commit=${m.commit} n=${m.entries.length} reject=${m.reject}`,
+      );
     to.raw.step(m);
     this.observe(to);
     if (m.type === "MsgSnap") from.raw?.reportSnapshot(m.to, true);

@@ -25,7 +25,9 @@ export function membersForSeed(seed: number): number {
 
 function runJob(job: Job): SimResult[] {
   const { events, debug, traceLines } = job;
-  return job.seeds.map((seed) => runSimulation({ seed, members: membersForSeed(seed), events, debug, traceLines }));
+  return job.seeds.map((seed) =>
+    runSimulation({ seed, members: membersForSeed(seed), events, debug, traceLines }),
+  );
 }
 
 function describe(r: SimResult): string {
@@ -43,7 +45,7 @@ async function runParallel(seeds: number[], job: Omit<Job, "seeds">, workers: nu
         (chunk) =>
           new Promise<SimResult[]>((resolve, reject) => {
             const worker = new Worker(new URL(import.meta.url), {
-              workerData: { seeds: chunk, events } satisfies Job,
+              workerData: { ...job, seeds: chunk } satisfies Job,
             });
             worker.once("message", resolve);
             worker.once("error", reject);
