@@ -55,8 +55,10 @@ function writeUint64(out: Buffer, offset: number, value: number): void {
 }
 
 function readUint64(key: Uint8Array, offset: number): number {
-  const view = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  const value = view.readUInt32BE(offset) * 2 ** 32 + view.readUInt32BE(offset + 4);
+  const word = (at: number) =>
+    (key[at] as number) * 2 ** 24 +
+    (((key[at + 1] as number) << 16) | ((key[at + 2] as number) << 8) | (key[at + 3] as number));
+  const value = word(offset) * 2 ** 32 + word(offset + 4);
   if (value > MAX_REV) throw new Error("mvcc: revision beyond 2^53 in the backend");
   return value;
 }
