@@ -33,3 +33,11 @@ export type {
 } from "./types.js";
 export { NONE } from "./types.js";
 export { RaftInvariantError } from "./util.js";
+export {
+  describeEntry,
+  describeHardState,
+  describeMessage,
+  describeReady,
+  describeSnapshot,
+  describeSoftState,
+} from "./describe.js";
