@@ -3,7 +3,7 @@
  * into one buffer as they arrive (so encoding overlaps the fdatasync in flight, and callers may
  * reuse their buffers as soon as append() returns).
  */
-import { encodeBatch } from "./format.js";
+import { COMMIT_RECORD_BYTES, encodeBatch, encodeCommit } from "./format.js";
 import type { HardState, WalBatch, WalSnapshot } from "./types.js";
 
 /** Upper bound of one group's bytes; a single larger batch still forms a group of its own. */
@@ -43,10 +43,10 @@ export class CommitGroup {
    * the promise settles when the group is written and synced, or fails.
    */
   add(batch: WalBatch, bytes: number, lastIndex: number): Promise<void> {
-    if (this.#size + bytes > this.#buf.length) {
-      const grown = Buffer.allocUnsafe(
-        Math.max(INITIAL_BUFFER_BYTES, 2 * this.#buf.length, this.#size + bytes),
-      );
+    // Room is kept for the commit record that seal() adds.
+    const needed = this.#size + bytes + COMMIT_RECORD_BYTES;
+    if (needed > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(INITIAL_BUFFER_BYTES, 2 * this.#buf.length, needed));
       this.#buf.copy(grown, 0, 0, this.#size);
       this.#buf = grown;
     }
@@ -59,8 +59,13 @@ export class CommitGroup {
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  /** The encoded records. */
-  get bytes(): Buffer {
+  /**
+   * Ends the group with a commit record and returns what to write; empty when the appends hold no
+   * record. Call once, when the group's write starts.
+   */
+  seal(): Buffer {
+    if (this.#size === 0) return this.#buf.subarray(0, 0);
+    this.#size = encodeCommit(this.#buf, this.#size);
     return this.#buf.subarray(0, this.#size);
   }
 

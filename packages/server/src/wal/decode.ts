@@ -4,6 +4,7 @@
  */
 import { crc32c } from "@node-rs/crc32";
 import {
+  COMMIT_RECORD,
   FILE_HEADER,
   headerCheck,
   isRecordType,
@@ -21,16 +22,18 @@ export type WalRecord =
   | { type: "metadata"; metadata: Buffer }
   | { type: "entry"; entry: WalEntry }
   | { type: "hardState"; hardState: HardState }
-  | { type: "snapshot"; snapshot: WalSnapshot };
+  | { type: "snapshot"; snapshot: WalSnapshot }
+  | { type: "commit" };
 
 /** The first bad frame of a segment. */
 export interface SegmentDamage {
   offset: number;
   reason: string;
   /**
-   * True when the damage looks like an interrupted write: the frame is cut by the end of the file,
-   * part of it is an all-zero piece of a disk sector, or no valid frame follows it. Only the tail
-   * of the last segment may be torn; anywhere else it is corruption.
+   * True when the damage looks like the torn last write of the file: the frame is cut by the end
+   * of the file, or what follows it holds no commit record but possibly the one that ends the
+   * file (see format.ts). Only the last segment may end in a torn write; anywhere else it is
+   * corruption.
    */
   torn: boolean;
 }
@@ -45,12 +48,13 @@ export interface DecodedSegment {
   damage: SegmentDamage | undefined;
 }
 
-/** Sector size used to recognise torn writes (the unit a disk writes atomically). */
-const SECTOR_BYTES = 512;
+/** Bit errors up to which damaged bytes are still taken for a commit record. */
+const MAX_COMMIT_BIT_ERRORS = 4;
 
+/** A frame read at some offset; `type` of a bad one is known when its header passed its check. */
 type Frame =
   | { ok: true; type: RecordType; end: number }
-  | { ok: false; reason: string; end: number | undefined; incomplete: boolean };
+  | { ok: false; reason: string; type: RecordType | undefined; incomplete: boolean };
 
 /** Decodes every record of a segment file's contents. */
 export function decodeSegment(buf: Buffer): DecodedSegment {
@@ -64,7 +68,7 @@ export function decodeSegment(buf: Buffer): DecodedSegment {
   while (offset < buf.length) {
     const frame = readFrame(buf, offset);
     if (!frame.ok) {
-      const torn = frame.incomplete || looksTorn(buf, offset, frame.end);
+      const torn = frame.incomplete || isTornLastWrite(buf, offset, frame.type);
       return { records, recordOffsets, validBytes: offset, damage: { offset, reason: frame.reason, torn } };
     }
     const record = decodePayload(buf, frame.type, offset + RECORD_HEADER_BYTES, frame.end - 4);
@@ -80,7 +84,7 @@ export function decodeSegment(buf: Buffer): DecodedSegment {
 
 function readFrame(buf: Buffer, offset: number): Frame {
   if (offset + RECORD_HEADER_BYTES > buf.length) {
-    return { ok: false, reason: "record header cut by end of file", end: undefined, incomplete: true };
+    return { ok: false, reason: "record header cut by end of file", type: undefined, incomplete: true };
   }
   const length = buf.readUInt32LE(offset);
   const type = buf[offset + 4]!;
@@ -90,15 +94,15 @@ function readFrame(buf: Buffer, offset: number): Frame {
     length > MAX_PAYLOAD_BYTES ||
     buf.readUInt16LE(offset + 6) !== headerCheck(buf, offset)
   ) {
-    return { ok: false, reason: "bad record header", end: undefined, incomplete: false };
+    return { ok: false, reason: "bad record header", type: undefined, incomplete: false };
   }
   const end = offset + RECORD_OVERHEAD_BYTES + length;
   if (end > buf.length) {
     const reason = `record cut by end of file (${end - buf.length} bytes missing)`;
-    return { ok: false, reason, end, incomplete: true };
+    return { ok: false, reason, type, incomplete: true };
   }
   if (buf.readUInt32LE(end - 4) !== crc32c(buf.subarray(offset, end - 4))) {
-    return { ok: false, reason: "record crc mismatch", end, incomplete: false };
+    return { ok: false, reason: "record crc mismatch", type, incomplete: false };
   }
   return { ok: true, type, end };
 }
@@ -109,6 +113,7 @@ function decodePayload(buf: Buffer, type: RecordType, start: number, end: number
   if (length < min || (type !== RecordType.entry && type !== RecordType.metadata && length !== min)) {
     return `record of type ${type} has a payload of ${length} bytes`;
   }
+  if (type === RecordType.commit) return { type: "commit" };
   if (type === RecordType.metadata) {
     return { type: "metadata", metadata: Buffer.from(buf.subarray(start, end)) };
   }
@@ -127,39 +132,43 @@ function decodePayload(buf: Buffer, type: RecordType, start: number, end: number
 }
 
 /**
- * Whether a complete but bad frame at `offset` (ending at `end` when its header was readable)
- * looks like an interrupted write rather than damage to data that was once written whole.
+ * Whether a complete but bad frame at `offset` (of `type` when its header was readable) lies in
+ * the last write of the file, which a crash may have torn anywhere. It does when the valid frames
+ * after it hold no commit record, or only the last write's own one, ending the file; then the bad
+ * frame cannot itself be a commit record. Runs only on damage: scans every offset after it.
  */
-function looksTorn(buf: Buffer, offset: number, end: number | undefined): boolean {
-  const frameEnd = Math.min(end ?? offset + RECORD_HEADER_BYTES, buf.length);
-  return hasZeroSectorPiece(buf, offset, frameEnd) || !hasValidFrameAfter(buf, offset + 1);
+function isTornLastWrite(buf: Buffer, offset: number, type: RecordType | undefined): boolean {
+  let commits = 0;
+  let lastCommitEnd = -1;
+  let at = offset + 1;
+  while (at + RECORD_OVERHEAD_BYTES <= buf.length) {
+    // Cheap filters first: most offsets fail on the type or flags byte.
+    const frame = isRecordType(buf[at + 4]!) && buf[at + 5] === 0 ? readFrame(buf, at) : undefined;
+    if (frame?.ok !== true) {
+      at++;
+      continue;
+    }
+    if (frame.type === RecordType.commit) {
+      commits++;
+      lastCommitEnd = frame.end;
+    }
+    at = frame.end;
+  }
+  if (commits === 0) return true;
+  const isCommit = type === RecordType.commit || (type === undefined && resemblesCommitRecord(buf, offset));
+  return commits === 1 && lastCommitEnd === buf.length && !isCommit;
 }
 
 /**
- * Whether a piece of [start, end) that lies within one disk sector is all zeros: the signature of a
- * sector the crash left unwritten (the same test as etcd's torn-entry check).
+ * Whether the bytes at `offset` differ from a commit record by a few bits only: a commit record
+ * whose header was damaged (a torn write leaves zeros, far from these bytes).
  */
-function hasZeroSectorPiece(buf: Buffer, start: number, end: number): boolean {
-  let pieceStart = start;
-  while (pieceStart < end) {
-    const pieceEnd = Math.min(end, (Math.floor(pieceStart / SECTOR_BYTES) + 1) * SECTOR_BYTES);
-    if (isAllZero(buf, pieceStart, pieceEnd)) return true;
-    pieceStart = pieceEnd;
+function resemblesCommitRecord(buf: Buffer, offset: number): boolean {
+  if (offset + COMMIT_RECORD.length > buf.length) return false;
+  let differentBits = 0;
+  for (let i = 0; i < COMMIT_RECORD.length; i++) {
+    let diff = buf[offset + i]! ^ COMMIT_RECORD[i]!;
+    for (; diff !== 0; diff &= diff - 1) differentBits++;
   }
-  return false;
-}
-
-function isAllZero(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
-/** Whether a complete, valid frame starts at any offset >= `from` (a scan run only on damage). */
-function hasValidFrameAfter(buf: Buffer, from: number): boolean {
-  for (let at = from; at + RECORD_OVERHEAD_BYTES <= buf.length; at++) {
-    // Cheap filters first: most offsets fail on the type or flags byte.
-    if (!isRecordType(buf[at + 4]!) || buf[at + 5] !== 0) continue;
-    if (readFrame(buf, at).ok) return true;
-  }
-  return false;
+  return differentBits <= MAX_COMMIT_BIT_ERRORS;
 }

@@ -5,24 +5,32 @@
  * `firstIndex` is the index expected next when the segment was started (informational).
  *
  * A segment starts with an 8-byte file header: ASCII `KWAL` + uint32 LE format version (1), then
- * a `metadata` record, then the current `hardState` and `snapshot` records when there are any, so
- * every segment is self-contained once older ones are released. Then records until the end.
+ * a `metadata` record, then the current `snapshot` and `hardState` records when there are any, so
+ * every segment is self-contained once older ones are released, then a `commit` record. Then
+ * records until the end, in writes (group commits) that each end with a `commit` record.
  *
  * Record (all integers little-endian):
  * ```
  * 0  u32  payloadLength          (<= MAX_PAYLOAD_BYTES)
- * 4  u8   type                   (1 metadata, 2 entry, 3 hardState, 4 snapshot; 0 is never valid)
+ * 4  u8   type                   (1 metadata, 2 entry, 3 hardState, 4 snapshot, 5 commit;
+ *                                 0 is never valid)
  * 5  u8   flags                  (0; reserved)
  * 6  u16  headerCheck            low 16 bits of crc32c(bytes 0..6)
  * 8  ...  payload
  * .  u32  crc                    crc32c(bytes 0 .. 8 + payloadLength)
  * ```
  * Payloads: metadata = opaque bytes; entry = u64 index, u64 term, data; hardState = u64 term,
- * u64 vote, u64 commit; snapshot = u64 index, u64 term.
+ * u64 vote, u64 commit; snapshot = u64 index, u64 term; commit = empty.
  *
  * Why the header check: a torn or flipped length must not make the reader skip over (and so drop)
  * acknowledged records; a length is trusted only when its own check passes. A file of zeros never
  * decodes (type 0), and a record never straddles segments (a batch is written whole into one file).
+ *
+ * Why commit records: they tell which write a record belongs to. A crash can tear only the last
+ * write (each write is fdatasync'd before the next starts), and a torn write may leave any of its
+ * sectors unwritten, so good records can follow a bad one. After a bad record, a reader that sees
+ * no commit record, or only the last one ending the file, is looking at the torn last write; more
+ * commit records mean that acknowledged writes follow: corruption.
  */
 import { crc32c } from "@node-rs/crc32";
 import type { HardState, WalBatch, WalEntry, WalSnapshot } from "./types.js";
@@ -37,7 +45,7 @@ export const RECORD_OVERHEAD_BYTES = RECORD_HEADER_BYTES + 4;
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 /** Record type codes. */
-export const RecordType = { metadata: 1, entry: 2, hardState: 3, snapshot: 4 } as const;
+export const RecordType = { metadata: 1, entry: 2, hardState: 3, snapshot: 4, commit: 5 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 const ENTRY_FIXED_BYTES = 16;
@@ -47,7 +55,7 @@ const TWO_POW_32 = 2 ** 32;
 
 /** True when `type` is a known record type. */
 export function isRecordType(type: number): type is RecordType {
-  return type >= RecordType.metadata && type <= RecordType.snapshot;
+  return type >= RecordType.metadata && type <= RecordType.commit;
 }
 
 /** The 16-bit check of a record header starting at `offset` (covers length, type, flags). */
@@ -75,6 +83,30 @@ export function encodeBatch(buf: Buffer, offset: number, batch: WalBatch): numbe
   for (const entry of batch.entries ?? []) at = encodeEntry(buf, at, entry);
   if (batch.hardState !== undefined) at = encodeHardState(buf, at, batch.hardState);
   return at;
+}
+
+/** Bytes of a commit record (it has no payload). */
+export const COMMIT_RECORD_BYTES = RECORD_OVERHEAD_BYTES;
+
+/** Encodes the commit record that ends a write at `offset`; returns the offset after it. */
+export function encodeCommit(buf: Buffer, offset: number): number {
+  beginRecord(buf, offset, RecordType.commit, 0);
+  return endRecord(buf, offset, 0);
+}
+
+/** Every commit record is these same bytes (no payload), which lets a reader recognise a damaged one. */
+export const COMMIT_RECORD: Buffer = Buffer.alloc(COMMIT_RECORD_BYTES);
+encodeCommit(COMMIT_RECORD, 0);
+
+/** The head of a new segment: file header, metadata record, `state` records, commit record. */
+export function segmentHead(metadataRecord: Buffer, state: WalBatch): Buffer {
+  const head = Buffer.allocUnsafe(
+    FILE_HEADER.length + metadataRecord.length + batchSize(state) + COMMIT_RECORD_BYTES,
+  );
+  FILE_HEADER.copy(head, 0);
+  metadataRecord.copy(head, FILE_HEADER.length);
+  encodeCommit(head, encodeBatch(head, FILE_HEADER.length + metadataRecord.length, state));
+  return head;
 }
 
 /** A standalone metadata record. */
@@ -138,7 +170,7 @@ export function readU64(buf: Buffer, offset: number): number | undefined {
   return high * TWO_POW_32 + buf.readUInt32LE(offset);
 }
 
-/** Payload sizes by type: exact for fixed records, minimum for entries, 0 for metadata. */
+/** Payload sizes by type: exact for fixed records (commit: 0), minimum for entries and metadata. */
 export function minPayloadBytes(type: RecordType): number {
   switch (type) {
     case RecordType.entry:

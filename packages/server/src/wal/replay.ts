@@ -22,6 +22,8 @@ export class ReplayState {
       case "hardState":
         this.hardState = record.hardState;
         return undefined;
+      case "commit":
+        return undefined;
       case "snapshot":
         this.#applySnapshot(record.snapshot);
         return undefined;

@@ -6,7 +6,7 @@ import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CommitGroup } from "./commit-group.js";
-import { batchSize, encodeBatch, encodeMetadata, FILE_HEADER } from "./format.js";
+import { batchSize, encodeMetadata, segmentHead } from "./format.js";
 import { type RecoveredSegment, recoverDir } from "./recover.js";
 import { createSegment, fsyncDir, segmentFileName, writeFully } from "./segment-file.js";
 import type {
@@ -99,7 +99,7 @@ export class Wal implements AsyncDisposable {
     let tail: { fh: FileHandle; size: number };
     if (last === undefined) {
       const name = segmentFileName(0, written.lastIndex + 1);
-      const head = Buffer.concat([FILE_HEADER, encodeMetadata(metadata)]);
+      const head = segmentHead(encodeMetadata(metadata), {});
       tail = { fh: await createSegment(options.dir, name, head), size: head.length };
       segments.push({ seq: 0, firstIndex: written.lastIndex + 1, name, maxEntryIndex: -1 });
     } else {
@@ -193,7 +193,7 @@ export class Wal implements AsyncDisposable {
   /** Writes and fdatasyncs one group (in a new segment when the current one is full). */
   async #write(group: CommitGroup): Promise<void> {
     try {
-      const { bytes } = group;
+      const bytes = group.seal();
       if (bytes.length > 0) {
         if (this.#size >= this.#segmentSizeBytes) await this.#startSegment();
         this.#noteWritten(group);
@@ -232,10 +232,7 @@ export class Wal implements AsyncDisposable {
   async #startSegment(): Promise<void> {
     const { lastIndex, hardState, snapshot } = this.#written;
     const state: WalBatch = { ...(hardState && { hardState }), ...(snapshot && { snapshot }) };
-    const head = Buffer.allocUnsafe(FILE_HEADER.length + this.#metadataRecord.length + batchSize(state));
-    FILE_HEADER.copy(head, 0);
-    this.#metadataRecord.copy(head, FILE_HEADER.length);
-    encodeBatch(head, FILE_HEADER.length + this.#metadataRecord.length, state);
+    const head = segmentHead(this.#metadataRecord, state);
     const seq = this.#segments.at(-1)!.seq + 1;
     const name = segmentFileName(seq, lastIndex + 1);
     const fh = await createSegment(this.#dir, name, head);

@@ -2,10 +2,10 @@ import { readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { batchSize } from "../../src/wal/format.js";
+import { batchSize, COMMIT_RECORD_BYTES } from "../../src/wal/format.js";
 import type { HardState, WalBatch, WalEntry, WalSnapshot } from "../../src/wal/index.js";
-import { Wal } from "../../src/wal/index.js";
-import { memoryLogger, summary, tempDir } from "./helpers.js";
+import { Wal, WalCorruptError } from "../../src/wal/index.js";
+import { memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
 
 /** One abstract append: how far back it rewrites, how many entries, optional snapshot / hard state. */
 interface Op {
@@ -90,53 +90,102 @@ async function lastSegment(dir: string): Promise<{ path: string; size: number }>
   return { path, size: (await stat(path)).size };
 }
 
+type Sizes = Array<{ path: string; size: number }>;
+
+/** Appends `batches` one by one into a new WAL; notes the last segment before and after each. */
+async function appendAll(dir: string, batches: readonly WalBatch[], segmentSizeBytes: number) {
+  const { wal } = await Wal.open({ dir, segmentSizeBytes, metadata: Buffer.from("meta") });
+  const before: Sizes = [];
+  const after: Sizes = [];
+  for (const batch of batches) {
+    before.push(await lastSegment(dir));
+    await wal.append(batch);
+    after.push(await lastSegment(dir));
+  }
+  await wal.close();
+  return { before, after };
+}
+
+const opsArb = fc.array(opArb, { minLength: 1, maxLength: 25 });
+const segmentSizeArb = fc.integer({ min: 300, max: 3000 });
+
 describe("Wal crash property", () => {
   it("replays a prefix of the appends that includes every append acknowledged before the damage", async () => {
     await fc.assert(
+      fc.asyncProperty(opsArb, segmentSizeArb, damageArb, async (ops, segmentSizeBytes, damage) => {
+        const dir = await tempDir();
+        const batches = toBatches(ops);
+        const { before, after } = await appendAll(dir, batches, segmentSizeBytes);
+        const acked = await applyDamage(damage, before, after, batches);
+
+        const opened = await Wal.open({ dir });
+        onTestFinished(() => opened.wal.close());
+        const all = batches.flatMap(records);
+        const minRecords = batches.slice(0, acked).flatMap(records).length;
+        const { entries, hardState, snapshot } = opened.replay;
+        const got = { entries: summary(entries), hardState, snapshot };
+        const prefixes = [...all, undefined].map((_, r) => r).filter((r) => r >= minRecords);
+        expect(prefixes.some((r) => isDeepEqual(got, model(all.slice(0, r))))).toBe(true);
+        expect(Buffer.from(opened.replay.metadata!).toString()).toBe("meta");
+
+        // The WAL continues after recovery, and what it appends then is read back.
+        const next = (entries.at(-1)?.index ?? snapshot?.index ?? 0) + 1;
+        await opened.wal.append({ entries: [{ index: next, term: 999, data: Buffer.from("after") }] });
+        await opened.wal.close();
+        const logger = memoryLogger();
+        const again = await Wal.open({ dir, logger });
+        await again.wal.close();
+        expect(summary(again.replay.entries)).toEqual([...got.entries, [next, 999, "after"]]);
+        expect(logger.lines).toEqual([]); // the first recovery cut the damaged tail off for good
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("refuses to open when a bit flipped anywhere before the last write", async () => {
+    await fc.assert(
       fc.asyncProperty(
-        fc.array(opArb, { minLength: 1, maxLength: 25 }),
-        fc.integer({ min: 300, max: 3000 }),
-        damageArb,
-        async (ops, segmentSizeBytes, damage) => {
+        opsArb,
+        segmentSizeArb,
+        fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        fc.nat(7),
+        async (ops, segmentSizeBytes, where, bit) => {
           const dir = await tempDir();
-          const batches = toBatches(ops);
-          const { wal } = await Wal.open({ dir, segmentSizeBytes, metadata: Buffer.from("meta") });
-          // File and size of the last segment before and after each acknowledged append.
-          const before: Array<{ path: string; size: number }> = [];
-          const after: Array<{ path: string; size: number }> = [];
-          for (const batch of batches) {
-            before.push(await lastSegment(dir));
-            await wal.append(batch);
-            after.push(await lastSegment(dir));
-          }
-          await wal.close();
-          const acked = await applyDamage(damage, before, after, batches);
-
-          const opened = await Wal.open({ dir });
-          onTestFinished(() => opened.wal.close());
-          const all = batches.flatMap(records);
-          const minRecords = batches.slice(0, acked).flatMap(records).length;
-          const { entries, hardState, snapshot } = opened.replay;
-          const got = { entries: summary(entries), hardState, snapshot };
-          const prefixes = [...all, undefined].map((_, r) => r).filter((r) => r >= minRecords);
-          expect(prefixes.some((r) => isDeepEqual(got, model(all.slice(0, r))))).toBe(true);
-          expect(Buffer.from(opened.replay.metadata!).toString()).toBe("meta");
-
-          // The WAL continues after recovery, and what it appends then is read back.
-          const next = (entries.at(-1)?.index ?? snapshot?.index ?? 0) + 1;
-          await opened.wal.append({ entries: [{ index: next, term: 999, data: Buffer.from("after") }] });
-          await opened.wal.close();
-          const logger = memoryLogger();
-          const again = await Wal.open({ dir, logger });
-          await again.wal.close();
-          expect(summary(again.replay.entries)).toEqual([...got.entries, [next, 999, "after"]]);
-          expect(logger.lines).toEqual([]); // the first recovery cut the damaged tail off for good
+          const { before, after } = await appendAll(dir, toBatches(ops), segmentSizeBytes);
+          // Every byte on disk before the last write was acknowledged; a tear cannot explain damage there.
+          const last = after.at(-1)!;
+          const lastWriteStart = before.at(-1)!.path === last.path ? before.at(-1)!.size : 0;
+          const files = (await segmentFiles(dir)).map((name) => join(dir, name));
+          const spans = await Promise.all(
+            files.map(async (path) => ({
+              path,
+              bytes: path === last.path ? lastWriteStart : (await stat(path)).size,
+            })),
+          );
+          const { path, offset } = locate(
+            spans,
+            Math.floor(where * spans.reduce((sum, s) => sum + s.bytes, 0)),
+          );
+          const buf = await readFile(path);
+          buf[offset]! ^= 1 << bit;
+          await writeFile(path, buf);
+          await expect(Wal.open({ dir })).rejects.toThrow(WalCorruptError);
         },
       ),
       { numRuns: 60 },
     );
   });
 });
+
+/** The file and offset of the `position`-th byte of `spans` laid end to end. */
+function locate(spans: ReadonlyArray<{ path: string; bytes: number }>, position: number) {
+  let offset = position;
+  for (const span of spans) {
+    if (offset < span.bytes) return { path: span.path, offset };
+    offset -= span.bytes;
+  }
+  throw new Error(`position ${position} is past the spans`);
+}
 
 /**
  * Damages the last segment like a crash at some moment would; returns how many appends had been
@@ -151,7 +200,7 @@ async function applyDamage(
   const last = after.at(-1)!;
   const firstInLast = after.findIndex((a) => a.path === last.path);
   // A segment is created whole (temp file + rename), so a crash never cuts into its head.
-  const headBytes = after[firstInLast]!.size - batchSize(batches[firstInLast]!);
+  const headBytes = after[firstInLast]!.size - batchSize(batches[firstInLast]!) - COMMIT_RECORD_BYTES;
   if (damage.kind === "zero-sector") {
     // A sector of the last write that never reached the disk; the last append was not acknowledged.
     const from = before.at(-1)!.path === last.path ? before.at(-1)!.size : headBytes;

@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { Wal, WalCorruptError } from "../../src/wal/index.js";
 import { entries, memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
 
-/** File header (8) + an empty metadata record (12): where the first appended record starts. */
-const FIRST_RECORD_OFFSET = 20;
-/** One record of `entry(i, 1, 100)`: 12 bytes of framing + 16 of index and term + 100 of data. */
-const ENTRY_RECORD_BYTES = 128;
+/** File header (8), empty metadata record (12), commit record (12): where appended records start. */
+const FIRST_RECORD_OFFSET = 32;
+/** One append of `entry(i, 1, 100)`: 12 bytes of framing + 16 of index and term + 100 of data, then a commit record. */
+const APPEND_BYTES = 140;
 
 /** A WAL in a fresh dir holding entries 1..count (100-byte data), one append each. */
 async function filledWal(count: number, segmentSizeBytes?: number): Promise<{ dir: string; last: string }> {
@@ -37,10 +37,10 @@ describe("Wal recovery of a torn tail", () => {
     expect(warns).toHaveLength(1);
     expect(warns[0]!.obj).toMatchObject({
       file: last,
-      offset: FIRST_RECORD_OFFSET + 9 * ENTRY_RECORD_BYTES,
-      droppedBytes: ENTRY_RECORD_BYTES - 50,
+      offset: FIRST_RECORD_OFFSET + 9 * APPEND_BYTES,
+      droppedBytes: APPEND_BYTES - 50,
     });
-    expect((await stat(last)).size).toBe(fullBytes - ENTRY_RECORD_BYTES);
+    expect((await stat(last)).size).toBe(fullBytes - APPEND_BYTES);
     await wal.append({ entries: entries(10, 12, 2) });
     await wal.close();
     const again = await Wal.open({ dir, logger });
@@ -87,7 +87,7 @@ describe("Wal recovery of a torn tail", () => {
     await writeFile(join(dir, name!), buf);
     const again = await Wal.open({ dir });
     await again.wal.close();
-    // Entry 8 spans offset 1024 (20 + 7 * 128 = 916 .. 1044): everything from it on is dropped.
+    // Entry 8 spans offset 1024 (32 + 268 + 5 * 128 = 940 .. 1068): it and all after it are dropped.
     expect(summary(again.replay.entries)).toEqual(summary(entries(1, 7, 1, 100)));
   });
 
@@ -104,7 +104,7 @@ describe("Wal recovery of a torn tail", () => {
 describe("Wal corruption", () => {
   it("throws WalCorruptError naming the file and offset for a bad record mid-file", async () => {
     const { dir, last } = await filledWal(10);
-    const offset = FIRST_RECORD_OFFSET + 3 * ENTRY_RECORD_BYTES;
+    const offset = FIRST_RECORD_OFFSET + 3 * APPEND_BYTES;
     await flipByte(last, offset + 40);
     const error = await Wal.open({ dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WalCorruptError);

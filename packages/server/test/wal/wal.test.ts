@@ -164,7 +164,7 @@ describe("Wal group commit", () => {
 describe("Wal write failures", () => {
   it("rejects the failed append and every later one; reopening recovers what was durable", async () => {
     const dir = await tempDir();
-    // 20 head bytes + 328 bytes per entry: the fifth append fills the first segment past 1500.
+    // 32 head bytes + 340 bytes per append: the fifth append fills the first segment past 1500.
     const { wal } = await Wal.open({ dir, segmentSizeBytes: 1500 });
     for (let i = 1; i <= 5; i++) await wal.append({ entries: [entry(i, 1, 300)] });
     // The next segment's temp file is a link to /dev/full: creating it fails with ENOSPC.
@@ -195,8 +195,8 @@ describe("Wal segments", () => {
     expect(files.length).toBe(wal.stats.segmentsCreated + 1);
     expect(files.map((f) => Number.parseInt(f.slice(0, 16), 16))).toEqual(files.map((_, i) => i));
     // firstIndex in a name is the index expected next when the segment started: the first segment
-    // (21 head bytes, 264 bytes per append) reaches 4096 bytes after 16 appends, so 17 = 0x11.
-    expect(files[1]).toBe("0000000000000001-0000000000000011.wal");
+    // (33 head bytes, 276 bytes per append) reaches 4096 bytes after 15 appends, so 16 = 0x10.
+    expect(files[1]).toBe("0000000000000001-0000000000000010.wal");
     await using opened = await reopen(dir);
     expect(summary(opened.replay.entries)).toEqual(summary(entries(1, 100, 1, 200)));
     expect(opened.replay.hardState).toEqual(hs(100));
