@@ -106,3 +106,19 @@ describe("restart and replay", () => {
     expect(h.range(`k${applied % 97}`).kvs[0]?.value.toString()).toBe(String(applied));
   });
 });
+
+describe("backend maintenance", () => {
+  it("reports its size and syncs to disk", async () => {
+    const h = Harness.open();
+    const empty = h.sm.dbSize();
+    expect(empty.inUseBytes).toBeGreaterThan(0);
+    expect(empty.inUseBytes).toBeLessThanOrEqual(empty.totalBytes);
+    for (let i = 0; i < 50; i++)
+      h.applyAll(...Array.from({ length: 20 }, (_, j) => req.put(`k${i}-${j}`, "x".repeat(500))));
+    const full = h.sm.dbSize();
+    expect(full.totalBytes).toBeGreaterThan(500 * 1000);
+    expect(full.inUseBytes).toBeLessThanOrEqual(full.totalBytes);
+    await h.sm.sync();
+    await h.close();
+  });
+});

@@ -87,7 +87,9 @@ describe("key index", () => {
   it("walks ranges in byte order, at a revision, with counts and limits", () => {
     const index = new KeyIndex();
     const keys = ["a", "ab", "b", "b\u00ff", "c"];
-    keys.forEach((key, i) => index.put(key, i + 2, 0));
+    keys.forEach((key, i) => {
+      index.put(key, i + 2, 0);
+    });
     index.tombstone("b", 7, 0);
     expect(index.keysAt({ key: "a", end: "" }, 7)).toEqual(["a", "ab", "b\u00ff", "c"]);
     expect(index.keysAt({ key: "a", end: "" }, 6)).toEqual(["a", "ab", "b", "b\u00ff", "c"]);
