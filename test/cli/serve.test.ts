@@ -15,9 +15,9 @@ describe("keyway serve", () => {
     started.push(member);
     expect(etcdctl(member.endpoint, ["put", "k", "v"]).stdout).toBe("OK\n");
     expect(etcdctl(member.endpoint, ["get", "k"]).stdout).toBe("k\nv\n");
+    await expect.poll(() => member.output()).toContain('"msg":"serving client requests"');
     const lines = member.output().trim().split("\n");
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
   });
 
   it("SIGTERM during writes: in-flight writes finish, exit 0, data kept across restart", async () => {
@@ -27,7 +27,10 @@ describe("keyway serve", () => {
     const acked: string[] = [];
     const writes = Array.from({ length: 200 }, (_, i) =>
       call<etcdserverpb.PutResponse>((cb) =>
-        clients.kv.put(etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(`t${i}`), value: Buffer.from("v") }), cb),
+        clients.kv.put(
+          etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(`t${i}`), value: Buffer.from("v") }),
+          cb,
+        ),
       ).then((outcome) => {
         if (outcome.ok) acked.push(`t${i}`);
       }),
@@ -41,7 +44,8 @@ describe("keyway serve", () => {
     const port = Number(new URL(member.endpoint).port);
     const again = await startKeywayProcess({ dataDir: member.dataDir, port });
     started.push(again);
-    for (const key of acked) expect(etcdctl(again.endpoint, ["get", key, "--print-value-only"]).stdout).toBe("v\n");
+    for (const key of acked)
+      expect(etcdctl(again.endpoint, ["get", key, "--print-value-only"]).stdout).toBe("v\n");
   });
 
   it("refuses a bad listen URL with a clear error and a non-zero exit", async () => {

@@ -82,7 +82,6 @@ const steps: Step[] = [
   step("txn -w json", 'version("foo") > "100"\n\nput foo never\n\nget foo\nput other o\n'),
   step("txn -w json", 'create("nokey") = "0"\nmod("foo") > "1"\n\nput nokey created\ndel other\n\n'),
   step("txn", 'value("absent") = "x"\n\nput absent y\n\nput absent z\n'),
-  step("txn -w json", 'lease("foo") = "0"\n\nget foo --prefix\n\n'),
   step("txn", 'mod("foo") < "2"\n\n\nget foo -w json\n'),
   step("txn -w json", 'value("foo") != "t1"\n\nput foo ne\n\nput foo eq\n'),
   step("txn", "\nput p1 v\nput p1 w\n\n"),

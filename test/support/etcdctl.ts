@@ -26,6 +26,9 @@ export function normalise(result: CtlResult): CtlResult {
   const clean = (text: string) =>
     text
       .replace(/"(cluster_id|member_id|raft_term)":\d+/g, '"$1":0')
-      .replace(/took = [0-9.]+[µm]?s/g, "took = <t>");
+      .replace(/took = [0-9.]+[µm]?s/g, "took = <t>")
+      // etcdctl's own retry warnings carry a timestamp and a per-process client target.
+      .replace(/"ts":"[^"]*"/g, '"ts":"<t>"')
+      .replace(/"target":"[^"]*"/g, '"target":"<target>"');
   return { status: result.status, stdout: clean(result.stdout), stderr: clean(result.stderr) };
 }

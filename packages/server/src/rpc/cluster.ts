@@ -1,6 +1,6 @@
 import { etcdserverpb } from "@keyway/api";
 import { fillHeader, type HeaderSource } from "./header.js";
-import { unary } from "./unary.js";
+import { type ServiceHandlers, unary } from "./unary.js";
 
 /** This member as MemberList shows it. */
 export interface SelfMember {
@@ -16,11 +16,12 @@ export interface SelfMember {
 export function clusterService(
   header: HeaderSource,
   self: SelfMember,
-): Pick<etcdserverpb.ClusterServer, "memberList"> {
+): ServiceHandlers<etcdserverpb.ClusterServer, "memberList"> {
   return {
     memberList: unary(() =>
       etcdserverpb.MemberListResponse.fromPartial({
-        header: fillHeader(header, undefined),
+        // etcd's Cluster service leaves the revision out of its headers.
+        header: { ...fillHeader(header, undefined), revision: 0n },
         members: [
           {
             ID: header.memberId,

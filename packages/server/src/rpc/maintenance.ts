@@ -4,7 +4,7 @@ import { ETCD_API_VERSION } from "../config.js";
 import { EtcdServerError } from "../errors.js";
 import type { Proposer } from "../proposal/proposer.js";
 import { fillHeader, type HeaderSource } from "./header.js";
-import { unary } from "./unary.js";
+import { type ServiceHandlers, unary } from "./unary.js";
 
 /** etcd's default backend quota (`--quota-backend-bytes`), reported by Status. */
 const QUOTA_BACKEND_BYTES = 2n * 1024n * 1024n * 1024n;
@@ -22,9 +22,9 @@ export interface MaintenanceDeps {
  */
 export function maintenanceService(
   deps: MaintenanceDeps,
-): Pick<
+): ServiceHandlers<
   etcdserverpb.MaintenanceServer,
-  "status" | "alarm" | "defragment" | "hash" | "hashKV" | "moveLeader"
+  "status" | "alarm" | "defragment" | "hash" | "hashKv" | "moveLeader"
 > {
   const { stateMachine, proposer, header } = deps;
   const head = () => fillHeader(header, undefined);
@@ -51,7 +51,7 @@ export function maintenanceService(
       const { hash } = stateMachine.hashKV(0);
       return etcdserverpb.HashResponse.fromPartial({ header: head(), hash });
     }),
-    hashKV: unary((request) => {
+    hashKv: unary((request) => {
       const result = stateMachine.hashKV(Number(request.revision));
       return etcdserverpb.HashKVResponse.fromPartial({
         header: head(),

@@ -26,3 +26,12 @@ export function unary<Req, Res>(
     }
   };
 }
+
+/** The named methods of a generated service interface, without grpc-js's catch-all index signature. */
+type KnownMethods<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+
+/**
+ * The handlers a service implements out of its generated interface; a misspelt method name is a
+ * type error (grpc-js answers UNIMPLEMENTED for the methods left out).
+ */
+export type ServiceHandlers<T, K extends keyof KnownMethods<T>> = Pick<KnownMethods<T>, K>;
