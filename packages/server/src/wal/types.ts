@@ -47,6 +47,11 @@ export interface WalOptions {
   segmentSizeBytes?: number;
   logger?: WalLogger;
   /**
+   * Called after every fdatasync with how long it took, in seconds: feed it to a histogram such as
+   * etcd's `etcd_disk_wal_fsync_duration_seconds`.
+   */
+  onFsync?: (durationSeconds: number) => void;
+  /**
    * Opaque bytes (member id, cluster id) written at the head of every segment. Used only when the
    * WAL is created; an existing WAL keeps the metadata it was created with (see {@link WalReplay}).
    */

@@ -42,6 +42,7 @@ export class Wal implements AsyncDisposable {
   readonly #dir: string;
   readonly #segmentSizeBytes: number;
   readonly #logger: WalLogger | undefined;
+  readonly #onFsync: ((durationSeconds: number) => void) | undefined;
   readonly #metadataRecord: Buffer;
   readonly #segments: RecoveredSegment[];
   #fh: FileHandle;
@@ -68,6 +69,7 @@ export class Wal implements AsyncDisposable {
     this.#dir = options.dir;
     this.#segmentSizeBytes = options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
     this.#logger = options.logger;
+    this.#onFsync = options.onFsync;
     this.#metadataRecord = encodeMetadata(metadata);
     this.#segments = segments;
     this.#fh = tail.fh;
@@ -225,6 +227,7 @@ export class Wal implements AsyncDisposable {
     await this.#fh.datasync();
     this.#stats.fsyncs++;
     const tookMs = performance.now() - startMs;
+    this.#onFsync?.(tookMs / 1000);
     if (tookMs > SLOW_SYNC_MS) this.#logger?.warn({ dir: this.#dir, tookMs }, "wal: slow fdatasync");
   }
 

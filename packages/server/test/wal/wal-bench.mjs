@@ -2,7 +2,7 @@
 // Runs the built WAL: `pnpm exec tsc -b`, then
 //   node packages/server/test/wal/wal-bench.mjs [seconds=3] [concurrency...=1 1000]
 // Numbers are machine-dependent; nothing here asserts a timing.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Wal } from "../../dist/wal/index.js";
@@ -43,4 +43,24 @@ async function run(concurrency) {
   }
 }
 
+/** The floor for one appender: a bare 300-byte positioned write + fdatasync loop on a plain file. */
+async function baseline() {
+  const dir = await mkdtemp(join(tmpdir(), "keyway-wal-bench-"));
+  try {
+    const fh = await open(join(dir, "baseline"), "w");
+    const data = Buffer.alloc(300, 7);
+    const endMs = performance.now() + seconds * 1000;
+    let syncs = 0;
+    for (; performance.now() < endMs; syncs++) {
+      await fh.write(data, 0, data.length, syncs * data.length);
+      await fh.datasync();
+    }
+    await fh.close();
+    console.log(`baseline: ${Math.round(syncs / seconds)} bare write+fdatasync/s`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await baseline();
 for (const concurrency of concurrencies) await run(concurrency);

@@ -113,13 +113,16 @@ describe("Wal group commit", () => {
 
   it("writes appends made while a write is in flight together in the next write", async () => {
     const dir = await tempDir();
-    const { wal } = await Wal.open({ dir });
+    const fsyncSeconds: number[] = [];
+    const { wal } = await Wal.open({ dir, onFsync: (seconds) => fsyncSeconds.push(seconds) });
     const first = wal.append({ entries: [entry(1)] });
     await Promise.resolve(); // let the first write start
     await Promise.resolve();
     const rest = entries(2, 50).map((e) => wal.append({ entries: [e] }));
     await Promise.all([first, ...rest]);
     expect(wal.stats).toMatchObject({ appends: 50, writes: 2, fsyncs: 2 });
+    expect(fsyncSeconds).toHaveLength(2);
+    expect(fsyncSeconds.every((seconds) => seconds > 0 && seconds < 60)).toBe(true);
     await wal.close();
   });
 
