@@ -7,7 +7,7 @@ import { COMMIT_RECORD_BYTES, encodeBatch, encodeCommit } from "./format.js";
 import type { HardState, WalBatch, WalSnapshot } from "./types.js";
 
 /** Upper bound of one group's bytes; a single larger batch still forms a group of its own. */
-export const MAX_GROUP_BYTES = 8 * 1024 * 1024;
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 const INITIAL_BUFFER_BYTES = 16 * 1024;
 
 interface Waiter {

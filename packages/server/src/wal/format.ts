@@ -30,7 +30,8 @@
  * write (each write is fdatasync'd before the next starts), and a torn write may leave any of its
  * sectors unwritten, so good records can follow a bad one. After a bad record, a reader that sees
  * no commit record, or only the last one ending the file, is looking at the torn last write; more
- * commit records mean that acknowledged writes follow: corruption.
+ * commit records mean that acknowledged writes follow: corruption. (Damage inside the last write
+ * is taken for a tear even if that write had been acknowledged: the two cannot be told apart.)
  */
 import { crc32c } from "@node-rs/crc32";
 import type { HardState, WalBatch, WalEntry, WalSnapshot } from "./types.js";
