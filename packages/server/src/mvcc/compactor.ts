@@ -41,7 +41,7 @@ export class Compactor {
     private readonly options: CompactorOptions,
   ) {
     this.batchRevisions = options.batchRevisions ?? 1000;
-    this.batchKeys = options.batchKeys ?? 10_000;
+    this.batchKeys = options.batchKeys ?? 2_000;
     this.finished = store.backend.finishedCompact;
   }
 
