@@ -6,4 +6,6 @@ export * as mvccpb from "./gen/kv.pb.js";
 export * as etcdserverpb from "./gen/rpc.pb.js";
 export * as v3electionpb from "./gen/v3election.pb.js";
 export * as v3lockpb from "./gen/v3lock.pb.js";
+export { WIRE_SCHEMA } from "./gen/wire-schema.js";
 export * from "./keys.js";
+export { findWireDefect, type WireField, type WireSchema } from "./wire-check.js";

@@ -12,6 +12,7 @@ import type { HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { kvService } from "./rpc/kv.js";
 import { maintenanceService } from "./rpc/maintenance.js";
+import { strictDecoding } from "./rpc/strict-decoding.js";
 import { listenAddress } from "./url.js";
 import { Wal } from "./wal/index.js";
 
@@ -77,19 +78,22 @@ export class KeywayServer implements AsyncDisposable {
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
     grpc.addService(
-      etcdserverpb.KVService,
+      strictDecoding(etcdserverpb.KVService),
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
-    grpc.addService(etcdserverpb.MaintenanceService, maintenanceService({ stateMachine, proposer, header }));
     grpc.addService(
-      etcdserverpb.ClusterService,
+      strictDecoding(etcdserverpb.MaintenanceService),
+      maintenanceService({ stateMachine, proposer, header }),
+    );
+    grpc.addService(
+      strictDecoding(etcdserverpb.ClusterService),
       clusterService(header, {
         name: config.name,
         peerUrls: config.advertisePeerUrls,
         clientUrls: config.advertiseClientUrls,
       }),
     );
-    grpc.addService(health.HealthService, healthService());
+    grpc.addService(strictDecoding(health.HealthService), healthService());
 
     const boundAddresses: string[] = [];
     for (const url of config.listenClientUrls) {
