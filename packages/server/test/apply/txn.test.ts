@@ -185,6 +185,13 @@ describe("Txn", () => {
     expect(response.succeeded).toBe(false);
   });
 
+  it("refuses a txn range below the compaction revision even when negative (etcd 3.4, observed)", () => {
+    // Never compacted, etcd's compaction revision is -1: -5 is below it, -1 is not.
+    expect(h.fail(req.txn({ success: [op.range("a", "", { revision: -5n })] }))).toBe("compacted");
+    expect(h.ok(req.txn({ success: [op.range("a", "", { revision: -1n })] })).succeeded).toBe(true);
+    expect(h.range("a", "", { revision: -5n }).kvs).toHaveLength(1);
+  });
+
   it("serves read-only txns without the log", () => {
     const txn = etcdserverpb.TxnRequest.fromPartial({
       compare: [cmp("a", T.VERSION, R.EQUAL, version(2))],
