@@ -2,12 +2,12 @@
  * Recovery on open: read every segment in order, verify every record, cut a torn tail off the
  * last segment, and fold the records into the replayed state.
  */
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { decodeSegment } from "./decode.js";
 import { WalCorruptError } from "./errors.js";
 import { ReplayState } from "./replay.js";
-import { fsyncDir, listSegments, removeLeftovers, type SegmentName } from "./segment-file.js";
+import { listSegments, removeLeftovers, type SegmentName } from "./segment-file.js";
 import type { WalLogger } from "./types.js";
 
 /** A segment found on disk, with what the WAL needs to know to release it. */
@@ -27,9 +27,8 @@ export interface Recovered {
   tornBytes: number;
 }
 
-/** Creates `dir` when missing, then reads back every segment in it. */
+/** Reads back every segment in `dir`, cutting a torn tail off the last one. */
 export async function recoverDir(dir: string, logger: WalLogger | undefined): Promise<Recovered> {
-  await createDir(dir);
   const { segments: names, leftovers } = await listSegments(dir);
   await removeLeftovers(dir, leftovers);
   checkContiguous(dir, names);
@@ -66,17 +65,6 @@ export async function recoverDir(dir: string, logger: WalLogger | undefined): Pr
   const problem = state.finish();
   if (problem !== undefined) throw new WalCorruptError(dir, -1, problem);
   return { state, segments, tailBytes, tornBytes };
-}
-
-/** mkdir -p, then fsync the parent of every directory it created so that they survive a crash. */
-async function createDir(dir: string): Promise<void> {
-  const firstCreated = await mkdir(dir, { recursive: true });
-  if (firstCreated === undefined) return;
-  const top = resolve(firstCreated);
-  for (let created = resolve(dir); ; created = dirname(created)) {
-    await fsyncDir(dirname(created));
-    if (created === top || dirname(created) === created) return;
-  }
 }
 
 function checkContiguous(dir: string, names: readonly SegmentName[]): void {

@@ -1,6 +1,6 @@
 /** Segment files on disk: names, listing, atomic creation and directory fsync. */
-import { type FileHandle, open, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { type FileHandle, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 
 /** A segment as named on disk. */
 export interface SegmentName {
@@ -79,5 +79,16 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** mkdir -p, then fsync the parent of every directory it created so that they survive a crash. */
+export async function createDir(dir: string): Promise<void> {
+  const firstCreated = await mkdir(dir, { recursive: true });
+  if (firstCreated === undefined) return;
+  const top = resolve(firstCreated);
+  for (let created = resolve(dir); ; created = dirname(created)) {
+    await fsyncDir(dirname(created));
+    if (created === top || dirname(created) === created) return;
   }
 }

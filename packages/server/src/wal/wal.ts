@@ -6,9 +6,10 @@ import { type FileHandle, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CommitGroup } from "./commit-group.js";
+import { lockDir } from "./dir-lock.js";
 import { batchSize, encodeMetadata, segmentHead } from "./format.js";
 import { type RecoveredSegment, recoverDir } from "./recover.js";
-import { createSegment, fsyncDir, segmentFileName, writeFully } from "./segment-file.js";
+import { createDir, createSegment, fsyncDir, segmentFileName, writeFully } from "./segment-file.js";
 import type {
   HardState,
   WalBatch,
@@ -42,6 +43,7 @@ export class Wal implements AsyncDisposable {
   readonly #dir: string;
   readonly #segmentSizeBytes: number;
   readonly #logger: WalLogger | undefined;
+  readonly #unlock: () => Promise<void>;
   readonly #onFsync: ((durationSeconds: number) => void) | undefined;
   readonly #metadataRecord: Buffer;
   readonly #segments: RecoveredSegment[];
@@ -65,7 +67,9 @@ export class Wal implements AsyncDisposable {
     segments: RecoveredSegment[],
     tail: { fh: FileHandle; size: number },
     written: WrittenState,
+    unlock: () => Promise<void>,
   ) {
+    this.#unlock = unlock;
     this.#dir = options.dir;
     this.#segmentSizeBytes = options.segmentSizeBytes ?? DEFAULT_SEGMENT_SIZE_BYTES;
     this.#logger = options.logger;
@@ -89,6 +93,20 @@ export class Wal implements AsyncDisposable {
     if (!Number.isSafeInteger(segmentSizeBytes) || segmentSizeBytes <= 0) {
       throw new RangeError(`wal: segmentSizeBytes ${segmentSizeBytes} must be a positive integer`);
     }
+    await createDir(options.dir);
+    const unlock = await lockDir(options.dir);
+    try {
+      return await Wal.#recover(options, unlock);
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+  }
+
+  static async #recover(
+    options: WalOptions,
+    unlock: () => Promise<void>,
+  ): Promise<{ wal: Wal; replay: WalReplay }> {
     const recovered = await recoverDir(options.dir, options.logger);
     const { state, segments } = recovered;
     const written: WrittenState = {
@@ -112,7 +130,7 @@ export class Wal implements AsyncDisposable {
         await tail.fh.datasync();
       }
     }
-    return { wal: new Wal(options, metadata, segments, tail, written), replay: state.toReplay() };
+    return { wal: new Wal(options, metadata, segments, tail, written, unlock), replay: state.toReplay() };
   }
 
   /** Counters since open (a copy). */
@@ -173,6 +191,7 @@ export class Wal implements AsyncDisposable {
     this.#closing ??= (async () => {
       await this.#flushing;
       await this.#fh.close();
+      await this.#unlock();
     })();
     return this.#closing;
   }

@@ -1,4 +1,5 @@
-import { symlink } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Wal } from "../../src/wal/index.js";
@@ -161,6 +162,30 @@ describe("Wal group commit", () => {
     await Promise.all(pending);
     await using opened = await reopen(dir);
     expect(opened.replay.entries).toHaveLength(100);
+  });
+});
+
+describe("Wal directory lock", () => {
+  it("refuses a second open of the same directory until the first is closed", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    await expect(Wal.open({ dir })).rejects.toThrow("is already open in this process");
+    await wal.close();
+    const again = await Wal.open({ dir });
+    await again.wal.close();
+  });
+
+  it("refuses a directory locked by a running process and takes over a dead one's lock", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "wal.lock"), `${process.ppid}\n`);
+    await expect(Wal.open({ dir })).rejects.toThrow(`is in use by process ${process.ppid}`);
+    const dead = spawn(process.execPath, ["-e", ""]);
+    await new Promise((resolve) => dead.once("exit", resolve));
+    await writeFile(join(dir, "wal.lock"), `${dead.pid}\n`);
+    const { wal } = await Wal.open({ dir });
+    expect(await readFile(join(dir, "wal.lock"), "utf8")).toBe(`${process.pid}\n`);
+    await wal.close();
+    await expect(readFile(join(dir, "wal.lock"))).rejects.toThrow("ENOENT");
   });
 });
 
