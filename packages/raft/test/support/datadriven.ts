@@ -34,7 +34,15 @@ export function parseCommand(line: string): Command {
     }
     const value = t.slice(eq + 1);
     const list = value.startsWith("(") && value.endsWith(")");
-    kv.set(t.slice(0, eq), list ? value.slice(1, -1).split(",").filter((s) => s !== "") : value);
+    kv.set(
+      t.slice(0, eq),
+      list
+        ? value
+            .slice(1, -1)
+            .split(",")
+            .filter((s) => s !== "")
+        : value,
+    );
   }
   return { name, args, kv, line };
 }
@@ -43,7 +51,10 @@ export function parseCommand(line: string): Command {
  * Runs every block of `path` through `run` and returns the file as it should read. When the
  * environment variable RAFT_REWRITE is set, also writes that text back to the file.
  */
-export function runDataDriven(path: string, run: (cmd: Command) => string): { expected: string; actual: string } {
+export function runDataDriven(
+  path: string,
+  run: (cmd: Command) => string,
+): { expected: string; actual: string } {
   const expected = readFileSync(path, "utf8");
   const lines = expected.split("\n");
   const out: string[] = [];

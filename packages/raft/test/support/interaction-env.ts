@@ -3,8 +3,15 @@
  * time by script commands, printing every Ready, message and log line so the expected output reads
  * as a story of the protocol.
  */
-import type { ConfChange, Message, NodeId, Ready, Snapshot } from "@keyway/raft";
-import { decodeConfChange, describeEntry, describeMessage, describeReady, MemoryStorage, RawNode } from "@keyway/raft";
+import type { ConfChange, ConfState, Message, NodeId, Ready, Snapshot } from "@keyway/raft";
+import {
+  decodeConfChange,
+  describeEntry,
+  describeMessage,
+  describeReady,
+  MemoryStorage,
+  RawNode,
+} from "@keyway/raft";
 import type { Command } from "./datadriven.js";
 
 /** Election jitter is zero here so `tick-election` always triggers exactly one timeout. */
@@ -20,6 +27,8 @@ export interface EnvNode {
   raw: RawNode | undefined;
   config: NodeConfig;
   applied: number;
+  /** The membership as of `applied`, as the application tracks it. */
+  confState: ConfState;
 }
 
 interface NodeConfig {
@@ -91,10 +100,20 @@ export class InteractionEnv {
       const id = BigInt(this.nodes.size + 1);
       const storage = new MemoryStorage();
       if (voters.length > 0) {
-        storage.applySnapshot({ data: new Uint8Array(0), metadata: { index, term: 1, confState: { voters, learners } } });
+        storage.applySnapshot({
+          data: new Uint8Array(0),
+          metadata: { index, term: 1, confState: { voters, learners } },
+        });
         storage.setHardState({ term: 1, vote: 0n, commit: index });
       }
-      const node: EnvNode = { id, storage, raw: undefined, config, applied: index };
+      const node: EnvNode = {
+        id,
+        storage,
+        raw: undefined,
+        config,
+        applied: index,
+        confState: { voters, learners },
+      };
       this.nodes.set(id, node);
       this.start(node);
     }
@@ -102,7 +121,9 @@ export class InteractionEnv {
 
   /** (Re)starts a node from its durable storage. */
   start(node: EnvNode): void {
-    node.applied = node.storage.snapshot().metadata.index;
+    const snap = node.storage.snapshot();
+    node.applied = snap.metadata.index;
+    node.confState = snap.metadata.confState;
     node.raw = new RawNode({
       id: node.id,
       storage: node.storage,
@@ -122,20 +143,42 @@ export class InteractionEnv {
     this.print(`> ${id} handling Ready`);
     for (const line of describeReady(rd)) this.print(`  ${line}`);
     this.persist(node, rd);
-    this.messages.push(...rd.messages);
+    // Messages across a partition or to a crashed node are lost on the way out (older ones are
+    // dropped on delivery).
+    for (const m of rd.messages) {
+      if (!this.partitioned(m.from, m.to) && this.nodes.get(m.to)?.raw !== undefined)
+        this.messages.push(m.type === "MsgSnap" ? this.freshSnapshot(node, m) : m);
+    }
     for (const e of rd.committedEntries) {
       node.applied = e.index;
       if (e.type !== "confChange") continue;
       const cs = raw.applyConfChange(decodeConfChange(e.data));
-      this.print(`  applied conf change: voters=(${cs.voters.join(" ")}) learners=(${cs.learners.join(" ")})`);
+      node.confState = cs;
+      this.print(
+        `  applied conf change: voters=(${cs.voters.join(" ")}) learners=(${cs.learners.join(" ")})`,
+      );
     }
     raw.advance(rd);
+  }
+
+  /**
+   * Like etcd's transport, send the sender's current applied state rather than its stored snapshot,
+   * so the recipient gets a membership that includes it.
+   */
+  private freshSnapshot(node: EnvNode, m: Message): Message {
+    const index = node.applied;
+    const snapshot: Snapshot = {
+      data: encoder.encode(`snap@${index}`),
+      metadata: { index, term: node.storage.term(index), confState: node.confState },
+    };
+    return { ...m, snapshot };
   }
 
   private persist(node: EnvNode, rd: Ready): void {
     if (rd.snapshot !== undefined) {
       node.storage.applySnapshot(rd.snapshot);
       node.applied = rd.snapshot.metadata.index;
+      node.confState = rd.snapshot.metadata.confState;
     }
     node.storage.append(rd.entries);
     if (rd.hardState !== undefined) node.storage.setHardState(rd.hardState);
@@ -199,9 +242,7 @@ export class InteractionEnv {
   /** Creates a snapshot of `id` at its applied index and compacts its log up to `index`. */
   compact(id: NodeId, index: number): void {
     const node = this.node(id);
-    const raw = this.raw(id);
-    const cs = raw.status().confState;
-    node.storage.createSnapshot(node.applied, cs, new TextEncoder().encode(`snap@${node.applied}`));
+    node.storage.createSnapshot(node.applied, node.confState, encoder.encode(`snap@${node.applied}`));
     node.storage.compact(index);
   }
 
@@ -253,13 +294,13 @@ const COMMANDS: Record<string, (env: InteractionEnv, cmd: Command) => void> = {
   campaign: (env, cmd) => env.raw(idArg(cmd, 0)).campaign(),
   propose: (env, cmd) => {
     const refused = env.raw(idArg(cmd, 0)).propose(encoder.encode(arg(cmd, 1)));
-    if (refused !== undefined) throw new Error(refused);
+    if (refused !== undefined) env.print(`refused: ${refused}`);
   },
   "propose-conf-change": (env, cmd) => {
     const type = CONF_CHANGE_TYPES[arg(cmd, 1)];
     if (type === undefined) throw new Error(`unknown conf change ${arg(cmd, 1)}`);
     const refused = env.raw(idArg(cmd, 0)).proposeConfChange({ type, nodeId: idArg(cmd, 2) });
-    if (refused !== undefined) throw new Error(refused);
+    if (refused !== undefined) env.print(`refused: ${refused}`);
   },
   "read-index": (env, cmd) => env.raw(idArg(cmd, 0)).readIndex(encoder.encode(arg(cmd, 1))),
   "transfer-leadership": (env, cmd) => env.raw(kvId(cmd, "from")).transferLeader(kvId(cmd, "to")),
@@ -286,7 +327,10 @@ const COMMANDS: Record<string, (env: InteractionEnv, cmd: Command) => void> = {
   partition: (env, cmd) => env.setPartition(cmd.args.map((g) => ids(g.slice(1, -1).split(",")))),
   heal: (env) => env.setPartition([]),
   crash: (env, cmd) => {
-    env.node(idArg(cmd, 0)).raw = undefined;
+    // Everything not persisted is gone, including messages still on their way to the node.
+    const id = idArg(cmd, 0);
+    env.node(id).raw = undefined;
+    env.messages = env.messages.filter((m) => m.to !== id);
   },
   restart: (env, cmd) => env.start(env.node(idArg(cmd, 0))),
   compact: (env, cmd) => env.compact(idArg(cmd, 0), Number(arg(cmd, 1))),
@@ -303,20 +347,22 @@ const COMMANDS: Record<string, (env: InteractionEnv, cmd: Command) => void> = {
     if (raft.role !== "leader") env.print(`${raft.id} is not the leader`);
     else for (const [id, pr] of raft.prs.progress) env.print(`${id}: ${pr}`);
   },
-  "send-snapshot": (env, cmd) => {
-    const from = idArg(cmd, 0);
-    const to = idArg(cmd, 1);
-    const snap: Snapshot = env.node(from).storage.snapshot();
-    const term = env.raw(from).raft.term;
-    env.messages.push({ type: "MsgSnap", from, to, term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, snapshot: snap });
-  },
 };
 
 function describeState(node: EnvNode): string {
   if (node.raw === undefined) return `${node.id}: down`;
   const st = node.raw.status();
   const cs = st.confState;
-  const kind = cs.voters.includes(node.id) ? "Voter" : cs.learners.includes(node.id) ? "Learner" : "NonMember";
-  const role = { follower: "StateFollower", preCandidate: "StatePreCandidate", candidate: "StateCandidate", leader: "StateLeader" }[st.softState.role];
-  return `${node.id}: ${role} (${kind}) Term:${st.hardState.term} Lead:${st.softState.lead}`;
+  const kind = cs.voters.includes(node.id)
+    ? "Voter"
+    : cs.learners.includes(node.id)
+      ? "Learner"
+      : "NonMember";
+  const role = {
+    follower: "StateFollower",
+    preCandidate: "StatePreCandidate",
+    candidate: "StateCandidate",
+    leader: "StateLeader",
+  }[st.softState.role];
+  return `${node.id}: ${role} (${kind}) Term:${st.hardState.term} Lead:${st.softState.lead} Commit:${st.hardState.commit}`;
 }
