@@ -34,7 +34,8 @@ interface WrittenState {
 }
 
 /**
- * Segmented, CRC-checked write-ahead log (format: format.ts). Not safe for two processes at once.
+ * Segmented, CRC-checked write-ahead log (format: format.ts). One per directory: a `wal.lock`
+ * file keeps a second one out, in this process or another (dir-lock.ts).
  *
  * After a failed write or fdatasync the WAL rejects every append (what reached the disk is then
  * unknown); the server must stop and recover by reopening.
