@@ -12,7 +12,11 @@ const ROLE_NAMES = {
   leader: "StateLeader",
 } as const;
 
-const CONF_CHANGE_NAMES = { addNode: "add-node", addLearner: "add-learner", removeNode: "remove-node" } as const;
+const CONF_CHANGE_NAMES = {
+  addNode: "add-node",
+  addLearner: "add-learner",
+  removeNode: "remove-node",
+} as const;
 
 /** Bytes as a quoted string when printable, else as hex. */
 export function describeBytes(data: Uint8Array): string {
@@ -65,11 +69,14 @@ export function describeReady(rd: Ready): string[] {
   if (rd.softState !== undefined) lines.push(describeSoftState(rd.softState));
   if (rd.hardState !== undefined) lines.push(`HardState ${describeHardState(rd.hardState)}`);
   if (rd.readStates.length > 0) {
-    lines.push(`ReadStates:${rd.readStates.map((r) => ` {Index:${r.index} Ctx:${describeBytes(r.requestCtx)}}`).join("")}`);
+    lines.push(
+      `ReadStates:${rd.readStates.map((r) => ` {Index:${r.index} Ctx:${describeBytes(r.requestCtx)}}`).join("")}`,
+    );
   }
   if (rd.entries.length > 0) lines.push("Entries:", ...rd.entries.map(describeEntry));
   if (rd.snapshot !== undefined) lines.push(`Snapshot ${describeSnapshot(rd.snapshot)}`);
-  if (rd.committedEntries.length > 0) lines.push("CommittedEntries:", ...rd.committedEntries.map(describeEntry));
+  if (rd.committedEntries.length > 0)
+    lines.push("CommittedEntries:", ...rd.committedEntries.map(describeEntry));
   if (rd.messages.length > 0) lines.push("Messages:", ...rd.messages.map(describeMessage));
   return lines;
 }

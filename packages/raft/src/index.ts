@@ -5,6 +5,14 @@
  */
 export { decodeConfChange, encodeConfChange } from "./conf-change.js";
 export type { RaftConfig } from "./config.js";
+export {
+  describeEntry,
+  describeHardState,
+  describeMessage,
+  describeReady,
+  describeSnapshot,
+  describeSoftState,
+} from "./describe.js";
 export type { RaftLogger } from "./logger.js";
 export { silentLogger } from "./logger.js";
 export type { ProgressState } from "./progress.js";
@@ -33,11 +41,3 @@ export type {
 } from "./types.js";
 export { NONE } from "./types.js";
 export { RaftInvariantError } from "./util.js";
-export {
-  describeEntry,
-  describeHardState,
-  describeMessage,
-  describeReady,
-  describeSnapshot,
-  describeSoftState,
-} from "./describe.js";
