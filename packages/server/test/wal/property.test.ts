@@ -7,13 +7,17 @@ import type { HardState, WalBatch, WalEntry, WalSnapshot } from "../../src/wal/i
 import { Wal, WalCorruptError } from "../../src/wal/index.js";
 import { memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
 
-/** One abstract append: how far back it rewrites, how many entries, optional snapshot / hard state. */
+/**
+ * One abstract append: how far back it rewrites, how many entries, optional snapshot / hard state,
+ * and whether it is made together with the previous one (so both share one write).
+ */
 interface Op {
   back: number;
   count: number;
   dataBytes: number;
   snapshotLag: number | undefined;
   hardState: boolean;
+  joinPrevious: boolean;
 }
 
 const opArb: fc.Arbitrary<Op> = fc.record({
@@ -22,6 +26,7 @@ const opArb: fc.Arbitrary<Op> = fc.record({
   dataBytes: fc.integer({ min: 0, max: 300 }),
   snapshotLag: fc.option(fc.nat(4), { nil: undefined, freq: 6 }),
   hardState: fc.boolean(),
+  joinPrevious: fc.boolean(),
 });
 
 type Rec = { snapshot: WalSnapshot } | { entry: WalEntry } | { hardState: HardState };
@@ -90,20 +95,40 @@ async function lastSegment(dir: string): Promise<{ path: string; size: number }>
   return { path, size: (await stat(path)).size };
 }
 
-type Sizes = Array<{ path: string; size: number }>;
+/** One group commit: the last segment before and after it, its bytes, batches written through it. */
+interface Write {
+  before: { path: string; size: number };
+  after: { path: string; size: number };
+  bytes: number;
+  batchesThrough: number;
+}
 
-/** Appends `batches` one by one into a new WAL; notes the last segment before and after each. */
-async function appendAll(dir: string, batches: readonly WalBatch[], segmentSizeBytes: number) {
+/**
+ * Appends `batches` into a new WAL, each wave of ops joined to the previous one at once (one
+ * group commit), waiting for each wave before the next; notes the last segment around each write.
+ */
+async function appendAll(
+  dir: string,
+  ops: readonly Op[],
+  batches: readonly WalBatch[],
+  segmentSizeBytes: number,
+) {
   const { wal } = await Wal.open({ dir, segmentSizeBytes, metadata: Buffer.from("meta") });
-  const before: Sizes = [];
-  const after: Sizes = [];
-  for (const batch of batches) {
-    before.push(await lastSegment(dir));
-    await wal.append(batch);
-    after.push(await lastSegment(dir));
+  const writes: Write[] = [];
+  for (let start = 0; start < batches.length; ) {
+    let end = start + 1;
+    while (end < batches.length && ops[end]!.joinPrevious) end++;
+    const wave = batches.slice(start, end);
+    const before = await lastSegment(dir);
+    await Promise.all(wave.map((batch) => wal.append(batch)));
+    const after = await lastSegment(dir);
+    const bytes = wave.reduce((sum, batch) => sum + batchSize(batch), COMMIT_RECORD_BYTES);
+    writes.push({ before, after, bytes, batchesThrough: end });
+    start = end;
   }
+  expect(wal.stats.writes).toBe(writes.length);
   await wal.close();
-  return { before, after };
+  return writes;
 }
 
 const opsArb = fc.array(opArb, { minLength: 1, maxLength: 25 });
@@ -115,8 +140,8 @@ describe("Wal crash property", () => {
       fc.asyncProperty(opsArb, segmentSizeArb, damageArb, async (ops, segmentSizeBytes, damage) => {
         const dir = await tempDir();
         const batches = toBatches(ops);
-        const { before, after } = await appendAll(dir, batches, segmentSizeBytes);
-        const acked = await applyDamage(damage, before, after, batches);
+        const writes = await appendAll(dir, ops, batches, segmentSizeBytes);
+        const acked = await applyDamage(damage, writes);
 
         const opened = await Wal.open({ dir });
         onTestFinished(() => opened.wal.close());
@@ -151,10 +176,10 @@ describe("Wal crash property", () => {
         fc.nat(7),
         async (ops, segmentSizeBytes, where, bit) => {
           const dir = await tempDir();
-          const { before, after } = await appendAll(dir, toBatches(ops), segmentSizeBytes);
+          const writes = await appendAll(dir, ops, toBatches(ops), segmentSizeBytes);
           // Every byte on disk before the last write was acknowledged; a tear cannot explain damage there.
-          const last = after.at(-1)!;
-          const lastWriteStart = before.at(-1)!.path === last.path ? before.at(-1)!.size : 0;
+          const { before, after: last } = writes.at(-1)!;
+          const lastWriteStart = before.path === last.path ? before.size : 0;
           const files = (await segmentFiles(dir)).map((name) => join(dir, name));
           const spans = await Promise.all(
             files.map(async (path) => ({
@@ -191,25 +216,21 @@ function locate(spans: ReadonlyArray<{ path: string; bytes: number }>, position:
  * Damages the last segment like a crash at some moment would; returns how many appends had been
  * acknowledged by then (their bytes must survive).
  */
-async function applyDamage(
-  damage: Damage,
-  before: ReadonlyArray<{ path: string; size: number }>,
-  after: ReadonlyArray<{ path: string; size: number }>,
-  batches: readonly WalBatch[],
-): Promise<number> {
-  const last = after.at(-1)!;
-  const firstInLast = after.findIndex((a) => a.path === last.path);
+async function applyDamage(damage: Damage, writes: readonly Write[]): Promise<number> {
+  const lastWrite = writes.at(-1)!;
+  const last = lastWrite.after;
+  const firstInLast = writes.find((write) => write.after.path === last.path)!;
   // A segment is created whole (temp file + rename), so a crash never cuts into its head.
-  const headBytes = after[firstInLast]!.size - batchSize(batches[firstInLast]!) - COMMIT_RECORD_BYTES;
+  const headBytes = firstInLast.after.size - firstInLast.bytes;
   if (damage.kind === "zero-sector") {
-    // A sector of the last write that never reached the disk; the last append was not acknowledged.
-    const from = before.at(-1)!.path === last.path ? before.at(-1)!.size : headBytes;
+    // A sector of the last write that never reached the disk; that write was not acknowledged.
+    const from = lastWrite.before.path === last.path ? lastWrite.before.size : headBytes;
     const at = from + Math.floor(damage.at * (last.size - from));
     const sectorEnd = (Math.floor(at / 512) + 1) * 512;
     const buf = await readFile(last.path);
     buf.fill(0, Math.max(from, sectorEnd - 512), Math.min(last.size, sectorEnd));
     await writeFile(last.path, buf);
-    return after.length - 1;
+    return writes.at(-2)?.batchesThrough ?? 0;
   }
   const cut = headBytes + Math.floor(damage.at * (last.size - headBytes));
   if (damage.kind === "truncate") await truncate(last.path, cut);
@@ -218,7 +239,8 @@ async function applyDamage(
     buf.fill(0, cut);
     await writeFile(last.path, buf);
   }
-  return after.filter((a) => a.path !== last.path || a.size <= cut).length;
+  const survivors = writes.filter((write) => write.after.path !== last.path || write.after.size <= cut);
+  return survivors.at(-1)?.batchesThrough ?? 0;
 }
 
 function isDeepEqual(a: unknown, b: unknown): boolean {
