@@ -163,7 +163,7 @@ describe("Wal crash property", () => {
         expect(summary(again.replay.entries)).toEqual([...got.entries, [next, 999, "after"]]);
         expect(logger.lines).toEqual([]); // the first recovery cut the damaged tail off for good
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
@@ -197,7 +197,7 @@ describe("Wal crash property", () => {
           await expect(Wal.open({ dir })).rejects.toThrow(WalCorruptError);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 });
