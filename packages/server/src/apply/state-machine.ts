@@ -137,7 +137,7 @@ export class StateMachine {
     const txn = store.write();
     switch (request?.$case) {
       case "put":
-        checkPut(store.read(), options.leases, request.put);
+        checkPut(store.read(), options.leases, request.put, true);
         response = executePut(txn, request.put);
         break;
       case "deleteRange":

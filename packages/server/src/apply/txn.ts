@@ -123,7 +123,7 @@ function checkPlan(plan: TxnPlan, view: ReadView, compactRevision: number, lease
     const request = op.request;
     const nested = plan.nested[i];
     if (nested !== undefined) checkPlan(nested, view, compactRevision, leases);
-    else if (request?.$case === "requestPut") checkPut(view, leases, request.requestPut);
+    else if (request?.$case === "requestPut") checkPut(view, leases, request.requestPut, false);
     else if (request?.$case === "requestRange" && request.requestRange.revision !== 0n) {
       const revision = toNumber(request.requestRange.revision);
       if (revision > view.revision) throw new EtcdServerError("futureRev");

@@ -9,14 +9,23 @@ function currentKv(read: ReadView | WriteTxn, key: Buffer): mvccpb.KeyValue | un
 }
 
 /**
- * Checks a put against the state before it runs (etcd's checkRequestPut): ignore_value and
- * ignore_lease need the key to exist; a lease must exist. Throws before anything is written.
+ * Checks a put against the state before it runs, so it never fails halfway: ignore_value and
+ * ignore_lease need the key to exist, a lease must exist. etcd checks the lease first for a
+ * Put request but last for a put inside a txn (checkRequestPut); `leaseFirst` keeps both orders,
+ * which decide the error when both checks fail.
  */
-export function checkPut(read: ReadView, leases: LeaseLookup, req: etcdserverpb.PutRequest): void {
+export function checkPut(
+  read: ReadView,
+  leases: LeaseLookup,
+  req: etcdserverpb.PutRequest,
+  leaseFirst: boolean,
+): void {
+  const leaseUnknown = req.lease !== 0n && !leases.has(req.lease);
+  if (leaseFirst && leaseUnknown) throw new EtcdServerError("leaseNotFound");
   if ((req.ignoreValue || req.ignoreLease) && currentKv(read, req.key) === undefined) {
     throw new EtcdServerError("keyNotFound");
   }
-  if (req.lease !== 0n && !leases.has(req.lease)) throw new EtcdServerError("leaseNotFound");
+  if (leaseUnknown) throw new EtcdServerError("leaseNotFound");
 }
 
 /**

@@ -165,6 +165,7 @@ describe("Txn", () => {
       [{ success: [op.put("z", "1"), op.range("a", "", { revision: 99n })] }, "futureRev"],
       [{ success: [op.put("z", "1"), op.put("q", "1", { lease: 77n })] }, "leaseNotFound"],
       [{ success: [op.put("z", "1"), op.put("q", "", { ignoreValue: true })] }, "keyNotFound"],
+      [{ success: [op.put("z", "1"), op.put("q", "", { ignoreValue: true, lease: 77n })] }, "keyNotFound"],
       [
         { success: [op.put("z", "1"), op.txn({ success: [op.put("q", "", { ignoreLease: true })] })] },
         "keyNotFound",

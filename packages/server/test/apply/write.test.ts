@@ -103,6 +103,8 @@ describe("Put and DeleteRange", () => {
     expect(h.fail(req.put("a", "", { ignoreValue: true }))).toBe("keyNotFound");
     expect(h.fail(req.put("a", "1", { ignoreLease: true }))).toBe("keyNotFound");
     expect(h.fail(req.put("a", "1", { lease: 8n }))).toBe("leaseNotFound");
+    // Both wrong: a Put reports the lease (a put inside a txn reports the key, see txn tests).
+    expect(h.fail(req.put("a", "", { lease: 8n, ignoreValue: true }))).toBe("leaseNotFound");
     h.ok(req.put("b", "1"));
     h.ok(req.del("b"));
     expect(h.fail(req.put("b", "", { ignoreValue: true }))).toBe("keyNotFound");
