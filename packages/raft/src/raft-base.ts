@@ -61,6 +61,8 @@ export class RaftBase {
   leadTransferee: NodeId = NONE;
   /** A new conf change may be proposed only once the log is applied past this index. */
   pendingConfIndex = 0;
+  /** A leader broadcast is due when the next Ready is assembled (see scheduleBroadcast). */
+  broadcastPending = false;
   /** Bytes of the leader's entries that are not yet committed (bounded by maxUncommittedBytes). */
   uncommittedBytes = 0;
   electionElapsed = 0;
@@ -170,6 +172,7 @@ export class RaftBase {
     }
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
+    this.broadcastPending = false;
     this.pendingReadIndexMessages = [];
     // Pending reads belong to the old term; their callers retry after a leader change.
     this.readOnly = new ReadOnly();

@@ -5,6 +5,7 @@ import { encodeConfChange } from "./conf-change.js";
 import type { RaftConfig } from "./config.js";
 import type { ProgressState } from "./progress.js";
 import { Raft } from "./raft.js";
+import { flushBroadcast } from "./replication.js";
 import type {
   ConfChange,
   ConfState,
@@ -177,6 +178,7 @@ export class RawNode {
     if (this.outstanding !== undefined) return false;
     const soft = r.softState();
     return (
+      r.broadcastPending ||
       soft.lead !== this.prevSoft.lead ||
       soft.role !== this.prevSoft.role ||
       !hardStateEqual(r.hardState(), this.prevHard) ||
@@ -192,6 +194,7 @@ export class RawNode {
   ready(): Ready {
     this.idle();
     const r = this.raft;
+    flushBroadcast(r);
     const soft = r.softState();
     const hard = r.hardState();
     const entries = r.log.unstable.entries.slice();

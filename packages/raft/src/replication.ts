@@ -48,9 +48,31 @@ function sendSnapshot(r: RaftBase, to: NodeId): boolean {
   return true;
 }
 
-/** Sends appends (or empty ones carrying the commit index) to every other member. */
+/**
+ * Sends every other member what it is missing, as many messages as flow control allows (or one empty
+ * append carrying the commit index).
+ */
 export function bcastAppend(r: RaftBase): void {
-  for (const id of r.prs.ids) if (id !== r.id) maybeSendAppend(r, id, true);
+  r.broadcastPending = false;
+  for (const id of r.prs.ids) {
+    if (id === r.id || !maybeSendAppend(r, id, true)) continue;
+    while (maybeSendAppend(r, id, false)) {}
+  }
+}
+
+/**
+ * Asks for a broadcast when the next Ready is assembled rather than now: every proposal and commit
+ * advance between two Readys then travels in one MsgApp per follower (batching).
+ */
+export function scheduleBroadcast(r: RaftBase): void {
+  r.broadcastPending = true;
+}
+
+/** Carries out a scheduled broadcast, if this node is still the leader. */
+export function flushBroadcast(r: RaftBase): void {
+  if (!r.broadcastPending) return;
+  if (r.role === "leader") bcastAppend(r);
+  r.broadcastPending = false;
 }
 
 /** Sends a heartbeat to every other member, carrying `context` (a pending ReadIndex) if given. */
@@ -71,7 +93,7 @@ export function bcastHeartbeat(r: RaftBase, context: Uint8Array | undefined): vo
 export function maybeCommit(r: RaftBase): boolean {
   if (!r.log.maybeCommit(r.prs.committed(), r.term)) return false;
   releasePendingReadIndexMessages(r);
-  bcastAppend(r);
+  scheduleBroadcast(r);
   return true;
 }
 

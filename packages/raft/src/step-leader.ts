@@ -5,10 +5,10 @@
 import type { Progress } from "./progress.js";
 import type { RaftBase } from "./raft-base.js";
 import {
-  bcastAppend,
   bcastHeartbeat,
   maybeCommit,
   maybeSendAppend,
+  scheduleBroadcast,
   startReadIndexRound,
 } from "./replication.js";
 import type { Entry, Message, NodeId, RaftErrorReason } from "./types.js";
@@ -81,7 +81,7 @@ function propose(r: RaftBase, m: Message): RaftErrorReason | undefined {
   }
   const entries = m.entries.map((e, i) => guardConfChange(r, e, i));
   if (!r.appendEntries(entries)) return "proposalDropped";
-  bcastAppend(r);
+  scheduleBroadcast(r);
   return undefined;
 }
 
@@ -139,7 +139,9 @@ function handleAppendResponse(r: RaftBase, m: Message, pr: Progress): void {
   } else if (pr.state === "replicate") {
     pr.inflights.freeLE(m.index);
   }
-  if (!maybeCommit(r) && wasPaused) maybeSendAppend(r, m.from, true);
+  maybeCommit(r);
+  // A paused follower is unblocked now; a scheduled broadcast would reach it anyway.
+  if (wasPaused && !r.broadcastPending) maybeSendAppend(r, m.from, true);
   // Fill the window: send everything flow control allows.
   while (maybeSendAppend(r, m.from, false)) {}
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
