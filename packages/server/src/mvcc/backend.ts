@@ -80,6 +80,7 @@ export class Backend {
 
   /** Stored revisions from key `from` (inclusive) through main revision `toMain`, oldest first, at most `limit` (0 = all). */
   *scan(from: Buffer, toMain: number, limit = 0): Generator<BackendEntry> {
+    if (toMain < 0) return;
     const end = encodeRevision(toMain + 1, 0);
     let n = 0;
     for (const { key, value } of this.kv.getRange({ start: from, end })) {

@@ -1,3 +1,4 @@
+import { crc32c } from "@node-rs/crc32";
 import { afterEach, describe, expect, it } from "vitest";
 import { EtcdServerError } from "../../src/errors.js";
 import { Backend } from "../../src/mvcc/index.js";
@@ -146,6 +147,8 @@ describe("HashKV", () => {
     expect(other.sm.hashKV(8).hash).toBe(h.sm.hashKV(8).hash);
     await other.close();
     expect(() => h.sm.hashKV(9)).toThrow(new EtcdServerError("futureRev"));
+    // etcd hashes nothing but the bucket name below revision 0.
+    expect(h.sm.hashKV(-2).hash).toBe(crc32c("key"));
     h.ok(req.compact(4));
     expect(() => h.sm.hashKV(4)).toThrow(new EtcdServerError("compacted"));
     expect(h.sm.hashKV(5).compactRevision).toBe(4);
