@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { RawNode } from "../raw-node.js";
 import { SeededRng } from "../rng.js";
+import { cliArgs } from "../sim/cli-args.js";
 import { MemoryStorage } from "../storage.js";
 import type { Message, NodeId } from "../types.js";
 
@@ -94,6 +95,7 @@ function measure(batch: number, payload: Uint8Array, seconds: number): number {
 
 function main(): void {
   const { values } = parseArgs({
+    args: cliArgs(),
     options: { seconds: { type: "string", default: "2" }, payload: { type: "string", default: "128" } },
   });
   const seconds = Number(values.seconds);

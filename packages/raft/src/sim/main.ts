@@ -8,6 +8,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { cliArgs } from "./cli-args.js";
 import type { SimResult } from "./run.js";
 import { runSimulation } from "./run.js";
 
@@ -57,6 +58,7 @@ async function runParallel(seeds: number[], job: Omit<Job, "seeds">, workers: nu
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    args: cliArgs(),
     options: {
       seeds: { type: "string", default: "20" },
       events: { type: "string", default: "2000" },
