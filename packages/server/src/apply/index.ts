@@ -2,6 +2,8 @@
  * Deterministic apply of committed log entries, the reads served from the applied state, and
  * the request checks done before proposing (etcd's apply.go and v3rpc/key.go).
  */
+
+export type { RevisionEvents } from "../mvcc/index.js";
 export { executeRange } from "./range.js";
 export { type EventListener, StateMachine, type StateMachineOptions } from "./state-machine.js";
 export { isReadOnlyTxn } from "./txn.js";

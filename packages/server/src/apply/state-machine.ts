@@ -1,6 +1,15 @@
 import { etcdserverpb, type keywaypb, type mvccpb } from "@keyway/api";
 import { EtcdServerError } from "../errors.js";
-import { Backend, type BackendSize, Compactor, type HashKVResult, hashKV, MvccStore } from "../mvcc/index.js";
+import {
+  Backend,
+  type BackendSize,
+  Compactor,
+  eventsSince,
+  type HashKVResult,
+  hashKV,
+  MvccStore,
+  type RevisionEvents,
+} from "../mvcc/index.js";
 import { executeRange, toNumber } from "./range.js";
 import { executeTxn, isReadOnlyTxn } from "./txn.js";
 import type { ApplyLogger, ApplyOutcome, ApplyResponse, LeaseLookup, LogEntry } from "./types.js";
@@ -219,6 +228,16 @@ export class StateMachine {
   onEvents(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Events of revisions from `startRevision` on, read back from the backend (for watchers that
+   * start in the past); at most `maxRevisions` revisions per call. Throws `compacted` below the
+   * compaction revision.
+   */
+  eventsSince(startRevision: number, maxRevisions = 1000): RevisionEvents[] {
+    this.assertHealthy();
+    return eventsSince(this.store, startRevision, maxRevisions);
   }
 
   /** Forces the backend to disk; after it resolves, WAL entries up to appliedIndex may go. */

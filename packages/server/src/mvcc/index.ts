@@ -5,6 +5,7 @@
 export { Backend, type BackendSize } from "./backend.js";
 export { Compactor, type CompactorOptions } from "./compactor.js";
 export { type HashKVResult, hashKV } from "./hash.js";
+export { eventsSince, type RevisionEvents } from "./history.js";
 export type { IndexRange } from "./key-index.js";
 export {
   MvccStore,
