@@ -122,3 +122,22 @@ describe("backend maintenance", () => {
     await h.close();
   });
 });
+
+describe("a failing batch", () => {
+  it("leaves no trace on disk and stops the state machine until it is reopened", async () => {
+    const h = Harness.open();
+    h.applyAll(req.put("a", "1"));
+    // A malformed entry (no key buffer) is a bug upstream: apply throws mid-batch.
+    const good = { index: 2, request: { id: 2n, request: req.put("a", "2") } };
+    const broken = { index: 3, request: { id: 3n, request: req.put("b", "1") } };
+    if (broken.request.request.$case === "put")
+      (broken.request.request.put as { key: unknown }).key = undefined;
+    expect(() => h.sm.applyBatch([good, broken])).toThrow(TypeError);
+    expect(() => h.range("a")).toThrow(/failed earlier/);
+    await h.reopen();
+    expect(h.sm.appliedIndex).toBe(1);
+    expect(h.range("a").kvs[0]?.value.toString()).toBe("1");
+    expect(h.sm.currentRevision).toBe(2);
+    await h.close();
+  });
+});
