@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs the same keyway-bench workloads against real etcd 3.4 and against Keyway, on this machine,
+# in one run, alternating the two, and prints the median of REPEATS runs of each as a Markdown table.
+# Usage: pnpm --filter @keyway/bench run compare   (after `pnpm exec tsc -b`; needs /usr/bin/etcd)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+REPEATS=${REPEATS:-3}
+BENCH="node packages/bench/dist/main.js"
+work=$(mktemp -d)
+etcd_port=${ETCD_PORT:-22379}
+keyway_port=${KEYWAY_PORT:-23379}
+
+etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
+  --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
+  --initial-cluster "bench=http://127.0.0.1:$((etcd_port + 1))" --log-level error >"$work/etcd.log" 2>&1 &
+etcd_pid=$!
+node packages/cli/bin/keyway.js serve --data-dir "$work/keyway" --log-level warn \
+  --listen-client-urls "http://127.0.0.1:$keyway_port" >"$work/keyway.log" 2>&1 &
+keyway_pid=$!
+trap 'kill $etcd_pid $keyway_pid 2>/dev/null; wait $etcd_pid $keyway_pid 2>/dev/null; rm -rf "$work"' EXIT
+for port in $etcd_port $keyway_port; do
+  until etcdctl --endpoints="127.0.0.1:$port" endpoint health >/dev/null 2>&1; do sleep 0.2; done
+done
+
+median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+echo "| workload | clients / conns | etcd 3.4 req/s | Keyway req/s | Keyway / etcd | etcd p50 ms | Keyway p50 ms |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+while read -r workload clients conns total; do
+  for target in etcd keyway; do : >"$work/$target.runs"; done
+  for _ in $(seq "$REPEATS"); do
+    for target in etcd keyway; do
+      port=$([ "$target" = etcd ] && echo "$etcd_port" || echo "$keyway_port")
+      $BENCH --endpoint "http://127.0.0.1:$port" --workload "$workload" --clients "$clients" --conns "$conns" \
+        --total "$total" >>"$work/$target.runs"
+    done
+  done
+  field() { node -e 'const f=process.argv[1];for(const l of require("fs").readFileSync(0,"utf8").trim().split("\n"))console.log(JSON.parse(l)[f])' "$1"; }
+  e_rps=$(field requestsPerSecond <"$work/etcd.runs" | median)
+  k_rps=$(field requestsPerSecond <"$work/keyway.runs" | median)
+  e_p50=$(field p50Ms <"$work/etcd.runs" | median)
+  k_p50=$(field p50Ms <"$work/keyway.runs" | median)
+  printf "| %s | %s / %s | %.0f | %.0f | %.2f | %.2f | %.2f |\n" "$workload" "$clients" "$conns" "$e_rps" "$k_rps" \
+    "$(echo "$k_rps / $e_rps" | bc -l)" "$e_p50" "$k_p50"
+done <<'WORKLOADS'
+put 1 1 3000
+put 100 10 30000
+put 1000 100 50000
+range-linearizable 1 1 10000
+range-serializable 1 1 10000
+range-linearizable 100 10 50000
+range-serializable 100 10 50000
+WORKLOADS
