@@ -9,10 +9,8 @@ export interface RangeReader {
   range(range: IndexRange, options: RangeOptions): RangeResult;
 }
 
-const { SortOrder, SortTarget } = {
-  SortOrder: etcdserverpb.RangeRequest_SortOrder,
-  SortTarget: etcdserverpb.RangeRequest_SortTarget,
-};
+const SortOrder = etcdserverpb.RangeRequest_SortOrder;
+const SortTarget = etcdserverpb.RangeRequest_SortTarget;
 
 /** A wire int64 as a number; values past 2^53 only occur as "far in the future" and stay huge. */
 export function toNumber(value: bigint): number {

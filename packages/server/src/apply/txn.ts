@@ -5,10 +5,8 @@ import { executeRange, toNumber } from "./range.js";
 import type { LeaseLookup } from "./types.js";
 import { checkPut, executeDeleteRange, executePut } from "./write-ops.js";
 
-const { CompareResult, CompareTarget } = {
-  CompareResult: etcdserverpb.Compare_CompareResult,
-  CompareTarget: etcdserverpb.Compare_CompareTarget,
-};
+const CompareResult = etcdserverpb.Compare_CompareResult;
+const CompareTarget = etcdserverpb.Compare_CompareTarget;
 
 /** A txn with its compares evaluated: the branch that runs and, per op, the plan of a nested txn. */
 interface TxnPlan {

@@ -1,10 +1,8 @@
 import { etcdserverpb } from "@keyway/api";
 import { EtcdServerError } from "../errors.js";
 
-const { SortOrder, SortTarget } = {
-  SortOrder: etcdserverpb.RangeRequest_SortOrder,
-  SortTarget: etcdserverpb.RangeRequest_SortTarget,
-};
+const SortOrder = etcdserverpb.RangeRequest_SortOrder;
+const SortTarget = etcdserverpb.RangeRequest_SortTarget;
 
 /** Whether a sort order is one etcd knows (NONE, ASCEND, DESCEND). */
 export function isKnownSortOrder(order: number): boolean {

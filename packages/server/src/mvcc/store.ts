@@ -74,6 +74,7 @@ export class MvccStore {
   /** Reads a range at `options.revision` as seen by a reader whose latest revision is `curRev`. */
   rangeKeys(range: IndexRange, options: RangeOptions, curRev = this.currentRevision): RangeResult {
     const atRev = this.checkReadRevision(options.revision, curRev);
+    // count_only still walks the range for the count; one revision is the least it can collect.
     const { count, revs } = this.index.revisionsAt(range, atRev, options.countOnly ? 1 : options.limit);
     if (options.countOnly) return { kvs: [], count };
     const kvs: mvccpb.KeyValue[] = [];
@@ -82,7 +83,7 @@ export class MvccStore {
   }
 
   /** Validates a read revision against curRev and the compaction; returns the revision to read at. */
-  checkReadRevision(revision: number, curRev: number): number {
+  private checkReadRevision(revision: number, curRev: number): number {
     if (revision > curRev) throw new EtcdServerError("futureRev");
     const atRev = revision <= 0 ? curRev : revision;
     if (atRev < this.compactRevision) throw new EtcdServerError("compacted");
