@@ -39,6 +39,7 @@ interface NodeConfig {
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly disableProposalForwarding: boolean;
+  readonly maxUncommittedBytes: number;
 }
 
 /** The environment; `handle` runs one script command and returns its output. */
@@ -95,6 +96,7 @@ export class InteractionEnv {
       electionTicks: Number(str(cmd.kv.get("election")) ?? 3),
       heartbeatTicks: Number(str(cmd.kv.get("heartbeat")) ?? 1),
       disableProposalForwarding: str(cmd.kv.get("forwarding")) === "false",
+      maxUncommittedBytes: Number(str(cmd.kv.get("max-uncommitted")) ?? 64 * 1024 * 1024),
     };
     for (let i = 0; i < count; i++) {
       const id = BigInt(this.nodes.size + 1);
