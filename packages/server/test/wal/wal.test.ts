@@ -71,6 +71,13 @@ describe("Wal append and replay", () => {
     expect(summary(opened.replay.entries)).toEqual(summary(entries(21, 22, 3)));
   });
 
+  it("rejects a segment size that is not a positive integer, and leaves no lock behind", async () => {
+    const dir = await tempDir();
+    await expect(Wal.open({ dir, segmentSizeBytes: 0 })).rejects.toThrow("segmentSizeBytes 0");
+    const { wal } = await Wal.open({ dir });
+    await wal.close();
+  });
+
   it("rejects appends that would not replay, and writes nothing for them", async () => {
     const dir = await tempDir();
     const { wal } = await Wal.open({ dir });
