@@ -23,6 +23,8 @@ export class KeepAliveStream implements KeepAliveSender {
   private readonly backoff = new Backoff({ initialMs: 100, maxMs: 2_000 });
   private avoid: Endpoint | undefined;
   private closed = false;
+  /** Why the stream last broke (for debugging; keep-alives report loss by their own deadline). */
+  lastError: KeywayError | undefined;
 
   constructor(private readonly transport: Transport) {}
 
@@ -70,7 +72,8 @@ export class KeepAliveStream implements KeepAliveSender {
       stream.on("end", () => this.onBroken(stream, KeywayError.from(new Error("keep-alive stream ended"))));
       for (const set of this.handles.values()) for (const handle of set) handle.resend();
     } catch (err) {
-      this.scheduleReopen(KeywayError.from(err));
+      this.lastError = KeywayError.from(err);
+      this.scheduleReopen();
     } finally {
       this.opening = false;
     }
@@ -88,10 +91,11 @@ export class KeepAliveStream implements KeepAliveSender {
     this.detach();
     if (cause.reason === "unavailable") this.endpoint?.markDown(cause);
     this.avoid = this.endpoint;
-    this.scheduleReopen(cause);
+    this.lastError = cause;
+    this.scheduleReopen();
   }
 
-  private scheduleReopen(_cause: KeywayError): void {
+  private scheduleReopen(): void {
     if (this.closed || this.handles.size === 0 || this.reopenTimer !== undefined) return;
     this.reopenTimer = setTimeout(() => {
       this.reopenTimer = undefined;

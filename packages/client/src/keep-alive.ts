@@ -41,6 +41,11 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> implements AsyncDis
     this.sendNow();
   }
 
+  /** The lease's TTL in seconds, as etcd last granted it. */
+  get ttlSeconds(): bigint {
+    return BigInt(Math.round(this.ttlMs / 1000));
+  }
+
   /** Aborted, with the `leaseLost` error as reason, when the lease is lost. */
   get signal(): AbortSignal {
     return this.controller.signal;

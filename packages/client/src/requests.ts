@@ -95,18 +95,22 @@ export function rangeRequest(
   mapper: KeyMapper,
 ): etcdserverpb.RangeRequest {
   checkOptionNames(options, RANGE_KEYS, "range");
-  const range = mapper.range(selectRange(key, options));
-  const sortTarget = options.sort === undefined ? undefined : SORT_TARGETS[options.sort.target];
-  const sortOrder = options.sort === undefined ? undefined : SORT_ORDERS[options.sort.order ?? "ascend"];
-  if (options.sort !== undefined && (sortTarget === undefined || sortOrder === undefined)) {
-    throw badRequest(`invalid sort ${JSON.stringify(options.sort)}`);
-  }
-  const request = etcdserverpb.RangeRequest.fromPartial({
-    ...range,
+  const { key: wireKey, rangeEnd } = mapper.range(selectRange(key, options));
+  const sort = options.sort;
+  const sortTarget =
+    sort === undefined ? etcdserverpb.RangeRequest_SortTarget.KEY : SORT_TARGETS[sort.target];
+  const sortOrder =
+    sort === undefined ? etcdserverpb.RangeRequest_SortOrder.NONE : SORT_ORDERS[sort.order ?? "ascend"];
+  if (sortTarget === undefined || sortOrder === undefined)
+    throw badRequest(`invalid sort ${JSON.stringify(sort)}`);
+  // A literal with every field (no fromPartial): this runs on every read.
+  const request: etcdserverpb.RangeRequest = {
+    key: wireKey,
+    rangeEnd,
     limit: nonNegative(options.limit, "limit"),
     revision: nonNegative(options.revision, "revision"),
-    sortTarget: sortTarget ?? etcdserverpb.RangeRequest_SortTarget.KEY,
-    sortOrder: sortOrder ?? etcdserverpb.RangeRequest_SortOrder.NONE,
+    sortOrder,
+    sortTarget,
     serializable: options.serializable === true,
     keysOnly: options.keysOnly === true,
     countOnly: options.countOnly === true,
@@ -114,7 +118,7 @@ export function rangeRequest(
     maxModRevision: nonNegative(options.maxModRevision, "maxModRevision"),
     minCreateRevision: nonNegative(options.minCreateRevision, "minCreateRevision"),
     maxCreateRevision: nonNegative(options.maxCreateRevision, "maxCreateRevision"),
-  });
+  };
   checkBounds(request.minModRevision, request.maxModRevision, "mod");
   checkBounds(request.minCreateRevision, request.maxCreateRevision, "create");
   return request;

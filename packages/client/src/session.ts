@@ -28,8 +28,6 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
   private constructor(
     private readonly lease: LeaseClient,
     private readonly keepAlive: KeepAlive,
-    /** TTL of the session's lease in seconds. */
-    readonly ttlSeconds: bigint,
   ) {
     super();
     keepAlive.once("lost", (error) => this.emit("lost", error));
@@ -38,15 +36,18 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
   /** Grants (or adopts) a lease and starts keeping it alive. */
   static async create(lease: LeaseClient, options: SessionOptions = {}): Promise<Session> {
     const { ttlSeconds = 60, leaseId, ...call } = options;
-    let id = leaseId;
-    let ttl = BigInt(ttlSeconds);
-    if (id === undefined) {
-      const grant = await lease.grant(ttlSeconds, call);
-      id = grant.id;
-      ttl = grant.ttlSeconds;
-    }
-    const keepAlive = await lease.keepAlive(id, leaseId === undefined ? { ...call, ttlSeconds: ttl } : call);
-    return new Session(lease, keepAlive, ttl);
+    // An adopted lease's TTL is asked from etcd by keepAlive (which fails if the lease is gone).
+    const granted = leaseId === undefined ? await lease.grant(ttlSeconds, call) : undefined;
+    const keepAlive = await lease.keepAlive(
+      granted?.id ?? (leaseId as bigint),
+      granted === undefined ? call : { ...call, ttlSeconds: granted.ttlSeconds },
+    );
+    return new Session(lease, keepAlive);
+  }
+
+  /** TTL of the session's lease in seconds, as etcd granted it. */
+  get ttlSeconds(): bigint {
+    return this.keepAlive.ttlSeconds;
   }
 
   /** The session's lease id. */

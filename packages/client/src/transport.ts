@@ -93,33 +93,45 @@ export class Transport {
     ctx: CallContext,
     target: string | undefined,
   ): Promise<Res> {
-    const failed = new Set<Endpoint>();
+    // The first attempt runs outside p-retry: most calls succeed and should not pay for it.
+    checkContext(ctx);
+    const first = this.endpointFor(target, undefined);
+    try {
+      return await this.withAuth(first, method, request, ctx);
+    } catch (err) {
+      if (!this.retryable(err, ctx) || this.settings.retries === 0) throw err;
+    }
+    const failed = new Set<Endpoint>([first]);
     const attempt = async () => {
       checkContext(ctx);
+      if (failed.size >= this.pool.all().length) failed.clear();
       const endpoint = this.endpointFor(target, failed);
       try {
         return await this.withAuth(endpoint, method, request, ctx);
       } catch (err) {
         failed.add(endpoint);
-        if (failed.size >= this.pool.all().length) failed.clear();
         throw err;
       }
     };
     try {
       return await pRetry(attempt, {
-        retries: this.settings.retries,
+        retries: this.settings.retries - 1,
         minTimeout: this.settings.retryMinMs,
         maxTimeout: this.settings.retryMaxMs,
         factor: 2,
         randomize: true,
         ...(ctx.signal === undefined ? {} : { signal: ctx.signal }),
-        shouldRetry: (err) =>
-          err instanceof KeywayError && err.code === status.UNAVAILABLE && !pastDeadline(ctx),
+        shouldRetry: (err) => this.retryable(err, ctx),
       });
     } catch (err) {
       if (ctx.signal?.aborted === true) throw abortedError(ctx.signal);
       throw KeywayError.from(err);
     }
+  }
+
+  /** Safe calls are retried on UNAVAILABLE while the deadline allows. */
+  private retryable(err: unknown, ctx: CallContext): boolean {
+    return err instanceof KeywayError && err.code === status.UNAVAILABLE && !pastDeadline(ctx);
   }
 
   private async unsafeCall<Req, Res>(
@@ -128,7 +140,7 @@ export class Transport {
     ctx: CallContext,
     target: string | undefined,
   ): Promise<Res> {
-    const tried = new Set<Endpoint>();
+    let tried: Set<Endpoint> | undefined;
     for (;;) {
       checkContext(ctx);
       const endpoint = this.endpointFor(target, tried);
@@ -139,6 +151,7 @@ export class Transport {
           if (pastDeadline(ctx)) throw timeoutError();
           // Nothing was sent: moving to another endpoint cannot apply the write twice.
           endpoint.markDown(err);
+          tried ??= new Set();
           tried.add(endpoint);
           if (target !== undefined || tried.size >= this.pool.all().length) throw unavailable(endpoint, err);
           continue;
@@ -148,7 +161,7 @@ export class Transport {
     }
   }
 
-  private endpointFor(target: string | undefined, exclude: ReadonlySet<Endpoint>): Endpoint {
+  private endpointFor(target: string | undefined, exclude: ReadonlySet<Endpoint> | undefined): Endpoint {
     if (target === undefined) return this.pool.pick(exclude);
     const endpoint = this.pool.byUrl(target);
     if (endpoint === undefined) throw KeywayError.from(new Error(`unknown endpoint ${target}`));

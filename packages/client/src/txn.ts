@@ -1,7 +1,7 @@
 import type { etcdserverpb } from "@keyway/api";
 import type { CallOptions } from "./call-options.js";
 import { Comparison } from "./compare.js";
-import { badRequest } from "./errors.js";
+import { badRequest, KeywayError } from "./errors.js";
 import { identityMapper, type KeyMapper } from "./key-mapper.js";
 import type { Bytes } from "./keys.js";
 import {
@@ -178,7 +178,7 @@ export function toTxnResult(response: etcdserverpb.TxnResponse, mapper: KeyMappe
       case "responseTxn":
         return { type: "txn", txn: toTxnResult(inner.responseTxn, mapper) };
       default:
-        throw badRequest("txn response with an empty operation");
+        throw KeywayError.from(new Error("etcd sent a txn response with an empty operation"));
     }
   });
   return { succeeded: response.succeeded, responses, revision: header.revision, header };

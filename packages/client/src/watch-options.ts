@@ -16,7 +16,12 @@ export interface WatchOptions extends RangeSelector {
   noDelete?: boolean;
   /** Ask etcd for periodic progress notifications (reported as `progress` status events). */
   progressNotify?: boolean;
-  /** Let etcd split huge responses; the client reassembles them. Default true. */
+  /**
+   * Let etcd split responses above its request limit; the client reassembles them. Default false:
+   * the client accepts messages of any size, and etcd 3.4's splitting of a large catch-up batch is
+   * slow (measured: a 20 000-event replay took ~2 s with it, ~0.1–0.4 s without). Use it when a
+   * proxy in between limits message sizes.
+   */
   fragment?: boolean;
   /**
    * Send `hasleader` so a member cut off from the leader ends the stream and the watch fails

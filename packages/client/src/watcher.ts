@@ -2,6 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { EtcdError, type EtcdErrorReason, etcdserverpb, mvccpb } from "@keyway/api";
 import { EventEmitter } from "eventemitter3";
 import { closedError, KeywayError } from "./errors.js";
+import { Queue } from "./event-queue.js";
 import type { KeyMapper } from "./key-mapper.js";
 import { KeyValue } from "./key-value.js";
 import type { WireRange } from "./keys.js";
@@ -26,7 +27,7 @@ export class Watcher
 {
   /** Next revision to ask for on (re)creation; 0n until the first creation fixes "now". */
   private next: bigint;
-  private readonly queue: WatchEvent[] = [];
+  private readonly queue = new Queue<WatchEvent>();
   private wake: (() => void) | undefined;
   private failure: KeywayError | undefined;
   private closed = false;
@@ -81,7 +82,7 @@ export class Watcher
       progressNotify: this.options.progressNotify === true,
       filters,
       prevKv: this.options.prevKv === true,
-      fragment: this.options.fragment !== false,
+      fragment: this.options.fragment === true,
     });
     return { requestUnion: { $case: "createRequest", createRequest } };
   }

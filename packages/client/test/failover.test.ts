@@ -19,6 +19,19 @@ function preferring(url: string): Picker<Endpoint> {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("failover on a 3-member etcd cluster", () => {
+  it("moves the leader and reports the leader change seen in responses", async () => {
+    await using client = new KeywayClient({ endpoints: cluster.endpoints });
+    const before = await client.maintenance.status();
+    const target = (await client.cluster.memberList()).find((m) => m.id !== before.leader);
+    const changes: bigint[] = [];
+    client.events.on("leader-changed", ({ raftTerm }) => changes.push(raftTerm));
+    await client.maintenance.moveLeader(target?.id as bigint);
+    const after = await client.maintenance.status();
+    expect(after.leader).toBe(target?.id);
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes[0]).toBeGreaterThan(before.raftTerm);
+  });
+
   it("kill -9 of the member in use: reads continue, writes apply at most once, watch and lease survive", async () => {
     const victim = 0;
     const victimUrl = cluster.endpoints[victim] as string;

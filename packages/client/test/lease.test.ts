@@ -89,4 +89,14 @@ describe("lease", () => {
     expect(other.signal.aborted).toBe(true);
     expect(other.isLost).toBe(true);
   });
+
+  it("sessions adopt an existing lease and report its granted TTL", async () => {
+    const lease = await client.lease.grant(7);
+    const session = await client.session({ leaseId: lease.id });
+    expect(session.leaseId).toBe(lease.id);
+    expect(session.ttlSeconds).toBe(7n);
+    await session.close();
+    expect((await client.lease.timeToLive(lease.id)).ttlSeconds).toBe(-1n);
+    await expect(client.session({ leaseId: lease.id })).rejects.toMatchObject({ reason: "leaseNotFound" });
+  });
 });

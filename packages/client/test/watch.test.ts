@@ -145,7 +145,7 @@ describe("watch", () => {
   it("reassembles fragmented responses", async () => {
     const big = "x".repeat(90_000);
     for (let i = 0; i < 8; i++) await client.put(`w8/${i}`, big);
-    await using watcher = await client.watch("w8/", { prefix: true, prevKv: true });
+    await using watcher = await client.watch("w8/", { prefix: true, prevKv: true, fragment: true });
     const deleted = await client.delete("w8/", { prefix: true });
     const events = await take(watcher, 8);
     expect(events.every((e) => e.type === "delete" && e.kv.modRevision === deleted.revision)).toBe(true);
