@@ -3,7 +3,8 @@
  * election safety, log matching, leader completeness, state machine safety, and that every
  * acknowledged read observed every write committed before the read started.
  */
-import type { Entry, NodeId } from "../types.js";
+import type { MemoryStorage } from "../storage.js";
+import type { Entry, Message, NodeId } from "../types.js";
 import { entryKey } from "./app.js";
 
 /** A broken safety property: the simulator stops and prints the seed. */
@@ -67,6 +68,24 @@ export class SafetyChecker {
       this.counts.applied++;
     } else if (existing !== key || this.hashes.get(entry.index) !== hashAfter) {
       violation(`state machine safety: ${id} applied a different entry (or history) at index ${entry.index}`);
+    }
+  }
+
+  /**
+   * Followers acknowledge only what is durable: an accepted append is acknowledged only up to the
+   * persisted log, and a vote is granted only once it is persisted.
+   */
+  checkDurableBeforeSend(m: Message, storage: MemoryStorage): void {
+    if (m.type === "MsgAppResp" && !m.reject && m.index > storage.lastIndex()) {
+      violation(
+        `durability: ${m.from} acknowledged index ${m.index} but persisted only up to ${storage.lastIndex()}`,
+      );
+    }
+    if (m.type === "MsgVoteResp" && !m.reject) {
+      const hs = storage.hardState();
+      if (hs.term !== m.term || hs.vote !== m.to) {
+        violation(`durability: ${m.from} granted its vote to ${m.to} at term ${m.term} before persisting it`);
+      }
     }
   }
 

@@ -90,7 +90,10 @@ export class SimNode {
     const raw = this.raw!;
     const rd = raw.ready();
     this.persist(rd, host);
-    for (const m of rd.messages) host.send(m);
+    for (const m of rd.messages) {
+      host.checker.checkDurableBeforeSend(m, this.storage);
+      host.send(m);
+    }
     if (rd.snapshot !== undefined) this.restoreApp(rd, host);
     for (const e of rd.committedEntries) {
       this.apply(e, host);
