@@ -76,7 +76,13 @@ const compare = fc
     operand: fc.oneof(int, value),
   })
   .map(({ key: k, rangeEnd: e, result, target, operand }) => {
-    const cases = ["version", "createRevision", "modRevision", "value", "lease"] as const;
+    const cases: readonly ("version" | "createRevision" | "modRevision" | "value" | "lease")[] = [
+      "version",
+      "createRevision",
+      "modRevision",
+      "value",
+      "lease",
+    ];
     const name = cases[target] ?? "version";
     const targetUnion =
       name === "value"
@@ -85,7 +91,13 @@ const compare = fc
             $case: name,
             [name]: typeof operand === "bigint" ? operand : 0n,
           } as etcdserverpb.Compare["targetUnion"]);
-    return etcdserverpb.Compare.fromPartial({ key: b(k), rangeEnd: b(e), result, target, targetUnion });
+    return etcdserverpb.Compare.fromPartial({
+      key: b(k),
+      rangeEnd: b(e),
+      result: result as etcdserverpb.Compare_CompareResult,
+      target: target as etcdserverpb.Compare_CompareTarget,
+      targetUnion,
+    });
   });
 
 /** A range request plus how many revisions back it reads (-1: latest). */
