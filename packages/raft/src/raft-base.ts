@@ -221,6 +221,26 @@ export class RaftBase {
     this.logRole();
   }
 
+  /** Starts an election unless this node is leader, cannot vote, or has membership changes to apply. */
+  hup(type: CampaignType): void {
+    if (this.role === "leader") {
+      this.logger.debug(`${this.id} ignoring MsgHup because already leader`);
+      return;
+    }
+    if (!this.promotable()) {
+      this.logger.warn(`${this.id} is unpromotable and can not campaign`);
+      return;
+    }
+    if (this.hasUnappliedConfChanges()) {
+      this.logger.warn(
+        `${this.id} cannot campaign at term ${this.term} since there are still pending configuration changes to apply`,
+      );
+      return;
+    }
+    this.logger.info(`${this.id} is starting a new election at term ${this.term}`);
+    this.campaign(type);
+  }
+
   /** Starts an election (or pre-election) if this node may. */
   campaign(type: CampaignType): void {
     if (!this.promotable()) {

@@ -4,7 +4,6 @@
  */
 import type { RaftConfig } from "./config.js";
 import { resolveConfig } from "./config.js";
-import type { CampaignType } from "./raft-base.js";
 import { RaftBase } from "./raft-base.js";
 import { maybeCommit, maybeSendAppend } from "./replication.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
@@ -142,25 +141,6 @@ export class Raft extends RaftBase {
       this.logger.info(`${desc} rejected ${theirs}`);
       this.send({ type: respType, to: m.from, term: this.term, reject: true });
     }
-  }
-
-  private hup(type: CampaignType): void {
-    if (this.role === "leader") {
-      this.logger.debug(`${this.id} ignoring MsgHup because already leader`);
-      return;
-    }
-    if (!this.promotable()) {
-      this.logger.warn(`${this.id} is unpromotable and can not campaign`);
-      return;
-    }
-    if (this.hasUnappliedConfChanges()) {
-      this.logger.warn(
-        `${this.id} cannot campaign at term ${this.term} since there are still pending configuration changes to apply`,
-      );
-      return;
-    }
-    this.logger.info(`${this.id} is starting a new election at term ${this.term}`);
-    this.campaign(type);
   }
 
   /** Applies a committed membership change and returns the new membership. */

@@ -49,7 +49,7 @@ export function stepFollower(r: RaftBase, m: Message): RaftErrorReason | undefin
         `${r.id} [term ${r.term}] received MsgTimeoutNow from ${m.from} and starts an election to get leadership`,
       );
       // The leader asked us to take over: skip the pre-vote, the old leader is stepping aside.
-      r.campaign("transfer");
+      r.hup("transfer");
       return undefined;
     case "MsgReadIndexResp":
       r.readStates.push({ index: m.index, requestCtx: m.context ?? new Uint8Array(0) });
