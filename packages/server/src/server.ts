@@ -4,7 +4,8 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health } from "@keyway/api";
 import { StateMachine } from "./apply/index.js";
 import { GRPC_OVERHEAD_BYTES, type ServerConfig } from "./config.js";
-import { loadOrCreateIdentity } from "./member/identity.js";
+import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
+import { Checkpointer } from "./proposal/checkpoint.js";
 import { Proposer } from "./proposal/proposer.js";
 import { replayWal } from "./proposal/recovery.js";
 import { clusterService } from "./rpc/cluster.js";
@@ -26,6 +27,7 @@ export class KeywayServer implements AsyncDisposable {
   private constructor(
     private readonly grpc: Server,
     private readonly proposer: Proposer,
+    private readonly checkpointer: Checkpointer,
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
     private readonly config: ServerConfig,
@@ -48,21 +50,36 @@ export class KeywayServer implements AsyncDisposable {
       leases: { has: () => false },
       logger,
     });
-    const { wal, replay } = await Wal.open({ dir: join(memberDir, "wal"), logger });
-    const lastIndex = replayWal(replay.entries, stateMachine);
+    const metadata = encodeIdentity(identity);
+    const { wal, replay } = await Wal.open({ dir: join(memberDir, "wal"), logger, metadata });
+    if (replay.metadata !== undefined && !Buffer.from(metadata).equals(replay.metadata)) {
+      await wal.close();
+      await stateMachine.close();
+      throw new Error(`${memberDir}: the WAL belongs to another member or cluster than identity.json names`);
+    }
+    const { lastIndex, replayed } = replayWal(replay.entries, stateMachine);
     // One member wins every election at once: a restart is a new term, as with etcd.
     const term = (replay.hardState?.term ?? 0) + 1;
     await wal.append({ hardState: { term, vote: identity.memberId, commit: lastIndex } });
     logger.info(
-      { memberId: identity.memberId.toString(16), term, appliedIndex: stateMachine.appliedIndex, lastIndex },
+      {
+        memberId: identity.memberId.toString(16),
+        term,
+        appliedIndex: stateMachine.appliedIndex,
+        lastIndex,
+        walEntries: replay.entries.length,
+        replayed,
+      },
       "recovered",
     );
 
+    const checkpointer = new Checkpointer(wal, stateMachine, term, onFatal);
     const proposer = new Proposer(wal, stateMachine, {
       nextIndex: lastIndex + 1,
       term,
       maxRequestBytes: config.maxRequestBytes,
       onFatal,
+      onApplied: () => checkpointer.applied(),
     });
     const header: HeaderSource = {
       clusterId: identity.clusterId,
@@ -106,7 +123,7 @@ export class KeywayServer implements AsyncDisposable {
       boundAddresses.push(address.replace(/:\d+$/, `:${port}`));
     }
     logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
-    return new KeywayServer(grpc, proposer, wal, stateMachine, config, boundAddresses);
+    return new KeywayServer(grpc, proposer, checkpointer, wal, stateMachine, config, boundAddresses);
   }
 
   /**
@@ -134,6 +151,7 @@ export class KeywayServer implements AsyncDisposable {
       });
     });
     await this.proposer.drain();
+    await this.checkpointer.idle();
     await this.wal.close();
     await this.stateMachine.sync();
     await this.stateMachine.close();

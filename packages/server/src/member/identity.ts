@@ -56,3 +56,11 @@ async function writeFileDurably(file: string, content: string): Promise<void> {
     await dirHandle.close();
   }
 }
+
+/** The identity as the WAL's metadata record: member id then cluster id, 8 bytes each, big-endian. */
+export function encodeIdentity(identity: MemberIdentity): Uint8Array {
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(identity.memberId, 0);
+  bytes.writeBigUInt64BE(identity.clusterId, 8);
+  return bytes;
+}

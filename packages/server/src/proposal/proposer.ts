@@ -13,6 +13,13 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/**
+ * Proposals accepted but not yet applied before new ones are refused with `too many requests`:
+ * etcd's bound on the gap between committed and applied entries, and what keeps a flood of
+ * writes from queueing without limit in memory.
+ */
+export const MAX_IN_FLIGHT_PROPOSALS = 5_000;
+
 /** Where the proposer starts: the log position and term recovered from the WAL. */
 export interface ProposerStart {
   /** Index the next proposal gets. */
@@ -23,6 +30,8 @@ export interface ProposerStart {
   maxRequestBytes: number;
   /** Called once if the WAL cannot be written: the member must stop, it can no longer promise durability. */
   onFatal(error: Error): void;
+  /** Called after every applied batch (checkpointing). */
+  onApplied(): void;
 }
 
 /**
@@ -41,6 +50,8 @@ export class Proposer {
   private applyTail: Promise<void> = Promise.resolve();
   private nextRequestId = 1n;
   private failure: Error | undefined;
+  /** Proposed but not yet applied. */
+  private inFlight = 0;
 
   constructor(
     private readonly wal: Wal,
@@ -64,8 +75,23 @@ export class Proposer {
     if (encoded.length > this.start.maxRequestBytes) {
       return Promise.reject(new EtcdServerError("requestTooLarge"));
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ entry: { index: 0, request: message }, encoded, resolve, reject });
+    if (this.inFlight >= MAX_IN_FLIGHT_PROPOSALS)
+      return Promise.reject(new EtcdServerError("tooManyRequests"));
+    this.inFlight++;
+    return new Promise<ApplyOutcome>((resolve, reject) => {
+      const settle = () => this.inFlight--;
+      this.queue.push({
+        entry: { index: 0, request: message },
+        encoded,
+        resolve: (outcome) => {
+          settle();
+          resolve(outcome);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -97,6 +123,7 @@ export class Proposer {
         () => {
           const outcomes = this.stateMachine.applyBatch(batch.map((pending) => pending.entry));
           for (const [i, pending] of batch.entries()) pending.resolve(outcomes[i] as ApplyOutcome);
+          this.start.onApplied();
         },
         (error: unknown) => this.fail(batch, error),
       );
