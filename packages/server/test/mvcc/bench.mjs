@@ -102,7 +102,7 @@ await sm.close();
 started = performance.now();
 sm = StateMachine.open({ dir, leases: { has: () => false } });
 console.log(
-  `reopen (index rebuild from ${2 * keys} revisions): ${(performance.now() - started).toFixed(0)} ms`,
+  `reopen (index rebuild from ${rounds * keys} revisions): ${(performance.now() - started).toFixed(0)} ms`,
 );
 started = performance.now();
 await sm.sync();
