@@ -66,23 +66,26 @@ export class RaftLog {
 
   /**
    * Appends `entries` that follow (index, logTerm) if our log matches there (the consistency check).
-   * Returns the last index now known to match the leader's log, or undefined on mismatch.
+   * Returns the last index now known to match the leader's log, and the first index at which held
+   * entries were replaced (if any); undefined on mismatch.
    */
   maybeAppend(
     index: number,
     logTerm: number,
     committed: number,
     entries: readonly Entry[],
-  ): number | undefined {
+  ): { lastNew: number; replacedFrom: number | undefined } | undefined {
     if (!this.matchTerm(index, logTerm)) return undefined;
     const lastNew = index + entries.length;
     const conflict = this.findConflict(entries);
+    let replacedFrom: number | undefined;
     if (conflict !== 0) {
       assert(conflict > this.committed, `entry ${conflict} conflicts with committed entry ${this.committed}`);
+      if (conflict <= this.lastIndex()) replacedFrom = conflict;
       this.append(entries.slice(conflict - index - 1));
     }
     this.commitTo(Math.min(committed, lastNew));
-    return lastNew;
+    return { lastNew, replacedFrom };
   }
 
   append(entries: readonly Entry[]): number {

@@ -361,6 +361,7 @@ export class RaftBase {
       this.log.commitTo(index);
       return false;
     }
+    this.dropStaleAcks(this.log.committed + 1);
     this.log.restore(snap);
     this.setConfState(confState);
     this.logger.info(
@@ -375,6 +376,21 @@ export class RaftBase {
     const self = this.prs.progress.get(this.id);
     this.isLearner = self?.isLearner ?? false;
     if (self !== undefined) self.match = this.log.stableIndex();
+  }
+
+  /**
+   * Withdraws acknowledgements not yet sent for entries at or after `index`, which were just replaced
+   * (by a newer leader's entries or a snapshot) before they were persisted: sending them would claim
+   * entries this node will never hold durably. Losing them is like losing the messages.
+   */
+  dropStaleAcks(index: number): void {
+    const before = this.msgs.length;
+    this.msgs = this.msgs.filter((m) => m.type !== "MsgAppResp" || m.reject || m.index < index);
+    const dropped = before - this.msgs.length;
+    if (dropped > 0)
+      this.logger.debug(
+        `${this.id} withdrew ${dropped} acknowledgement(s) of replaced entries from ${index}`,
+      );
   }
 
   abortLeaderTransfer(): void {

@@ -111,9 +111,10 @@ function handleAppend(r: RaftBase, m: Message): void {
     r.send({ type: "MsgAppResp", to: m.from, index: r.log.committed });
     return;
   }
-  const lastNew = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-  if (lastNew !== undefined) {
-    r.send({ type: "MsgAppResp", to: m.from, index: lastNew });
+  const appended = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+  if (appended !== undefined) {
+    if (appended.replacedFrom !== undefined) r.dropStaleAcks(appended.replacedFrom);
+    r.send({ type: "MsgAppResp", to: m.from, index: appended.lastNew });
     return;
   }
   r.logger.debug(

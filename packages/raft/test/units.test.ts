@@ -182,4 +182,22 @@ describe("RawNode Ready protocol", () => {
     expect(node.step({ ...base, type: "MsgHup", from: 1n })).toBe("stepLocalMessage");
     expect(node.step({ ...base, type: "MsgAppResp", from: 9n })).toBe("stepPeerNotFound");
   });
+
+  it("withdraws an unsent acknowledgement of entries replaced before they were persisted", () => {
+    const storage = new MemoryStorage();
+    const voters = [1n, 2n, 3n];
+    storage.applySnapshot({
+      data: new Uint8Array(0),
+      metadata: { index: 2, term: 1, confState: { voters, learners: [] } },
+    });
+    const node = new RawNode({ id: 3n, storage, rng: new SeededRng(1) });
+    const base = { logTerm: 1, index: 2, commit: 2, reject: false, rejectHint: 0 };
+    const old = [entry(3, 2), entry(4, 2)];
+    node.step({ ...base, type: "MsgApp", from: 1n, to: 3n, term: 2, entries: old });
+    // Before the Ready is carried out, a leader of term 3 replaces index 3 onwards.
+    node.step({ ...base, type: "MsgApp", from: 2n, to: 3n, term: 3, entries: [entry(3, 3)] });
+    const rd = node.ready();
+    expect(rd.entries.map((e) => [e.index, e.term])).toEqual([[3, 3]]);
+    expect(rd.messages.map((m) => [m.type, m.to, m.index])).toEqual([["MsgAppResp", 2n, 3]]);
+  });
 });

@@ -83,7 +83,8 @@ export class SafetyChecker {
     }
     if (m.type === "MsgVoteResp" && !m.reject) {
       const hs = storage.hardState();
-      if (hs.term !== m.term || hs.vote !== m.to) {
+      // A later term persisted in the same Ready also forbids voting again at m.term.
+      if (hs.term < m.term || (hs.term === m.term && hs.vote !== m.to)) {
         violation(`durability: ${m.from} granted its vote to ${m.to} at term ${m.term} before persisting it`);
       }
     }
