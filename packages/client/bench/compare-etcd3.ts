@@ -1,7 +1,8 @@
 /**
  * Compares @keyway/client with the `etcd3` npm package on the same real etcd and workloads:
  * put and get throughput with 1, 10 and 100 concurrent calls in one process, and watch event
- * throughput (replaying a history of events). Prints a markdown table of medians of 3 runs.
+ * throughput (replaying a history of events). Prints a markdown table of medians of 5 runs,
+ * interleaved between the two clients.
  * Run: pnpm --filter @keyway/client bench   (ETCD_ENDPOINT=http://host:port to use a running server)
  */
 import { KeywayClient } from "@keyway/client";
@@ -9,10 +10,10 @@ import { Etcd3 } from "etcd3";
 import { startEtcdCluster } from "../../../test/support/etcd-process.js";
 import { type BenchClient, median, throughput } from "./workloads.js";
 
-const RUNS = 3;
+const RUNS = 5;
 const VALUE = "v".repeat(256);
 const CONCURRENCY = [1, 10, 100];
-const CALLS: Record<number, number> = { 1: 2_000, 10: 10_000, 100: 20_000 };
+const CALLS: Record<number, number> = { 1: 1_000, 10: 5_000, 100: 10_000 };
 const WATCH_EVENTS = 20_000;
 
 function keyway(endpoint: string): BenchClient {
@@ -67,54 +68,57 @@ async function writeHistory(endpoint: string): Promise<bigint> {
   return revision + 1n;
 }
 
-async function measure(
-  endpoint: string,
-  make: (e: string) => BenchClient,
-  watchFrom: bigint,
-): Promise<Record<string, number>> {
-  const client = make(endpoint);
-  const result: Record<string, number> = {};
-  try {
-    await throughput(10, 500, (i) => client.put(`bench/warm/${i}`, VALUE));
-    for (const c of CONCURRENCY) {
-      const n = CALLS[c] as number;
-      result[`put c=${c}`] = await throughput(c, n, (i) => client.put(`bench/k/${i % 1000}`, VALUE));
-      result[`get c=${c}`] = await throughput(c, n, (i) => client.get(`bench/k/${i % 1000}`));
-    }
-    const started = performance.now();
-    await client.watchEvents("bench/w/", watchFrom, WATCH_EVENTS);
-    result["watch events"] = WATCH_EVENTS / ((performance.now() - started) / 1000);
-  } finally {
-    await client.close();
+/** One workload: a name and how to run it once on a client, returning ops per second. */
+interface Workload {
+  name: string;
+  run(client: BenchClient): Promise<number>;
+}
+
+function workloads(watchFrom: bigint): Workload[] {
+  const list: Workload[] = [];
+  for (const c of CONCURRENCY) {
+    const n = CALLS[c] as number;
+    list.push({
+      name: `put c=${c}`,
+      run: (b) => throughput(c, n, (i) => b.put(`bench/k/${i % 1000}`, VALUE)),
+    });
+    list.push({ name: `get c=${c}`, run: (b) => throughput(c, n, (i) => b.get(`bench/k/${i % 1000}`)) });
   }
-  return result;
+  list.push({
+    name: "watch events",
+    async run(b) {
+      const started = performance.now();
+      await b.watchEvents("bench/w/", watchFrom, WATCH_EVENTS);
+      return WATCH_EVENTS / ((performance.now() - started) / 1000);
+    },
+  });
+  return list;
 }
 
 async function main(): Promise<void> {
   const cluster = process.env.ETCD_ENDPOINT === undefined ? await startEtcdCluster() : undefined;
   const endpoint = process.env.ETCD_ENDPOINT ?? (cluster?.endpoints[0] as string);
+  const clients = [keyway(endpoint), etcd3(endpoint)] as const;
   try {
     const watchFrom = await writeHistory(endpoint);
-    const runs: Record<string, Record<string, number>[]> = { keyway: [], etcd3: [] };
-    for (let run = 0; run < RUNS; run++) {
-      // Alternate the order so neither client always runs on a warmer server.
-      const order = run % 2 === 0 ? (["keyway", "etcd3"] as const) : (["etcd3", "keyway"] as const);
-      for (const name of order) {
-        runs[name]?.push(await measure(endpoint, name === "keyway" ? keyway : etcd3, watchFrom));
-        process.stderr.write(`run ${run + 1}/${RUNS} ${name} done\n`);
-      }
-    }
-    const rows = Object.keys(runs.keyway?.[0] ?? {});
-    console.log("| workload | @keyway/client (ops/s) | etcd3 1.1.2 (ops/s) | ratio |");
+    for (const client of clients) await throughput(10, 500, (i) => client.put(`bench/warm/${i}`, VALUE));
+    console.log(`| workload | ${clients[0].name} (ops/s) | ${clients[1].name} (ops/s) | ratio |`);
     console.log("| --- | ---: | ---: | ---: |");
-    for (const row of rows) {
-      const ours = median((runs.keyway ?? []).map((r) => r[row] as number));
-      const theirs = median((runs.etcd3 ?? []).map((r) => r[row] as number));
+    for (const workload of workloads(watchFrom)) {
+      const results: [number[], number[]] = [[], []];
+      // Interleave the clients run by run, alternating who goes first, so drift in the server's or
+      // the machine's load hits both alike.
+      for (let run = 0; run < RUNS; run++) {
+        const order = run % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order) results[i as 0 | 1].push(await workload.run(clients[i as 0 | 1]));
+      }
+      const [ours, theirs] = [median(results[0]), median(results[1])];
       console.log(
-        `| ${row} | ${Math.round(ours)} | ${Math.round(theirs)} | ${(ours / theirs).toFixed(2)}x |`,
+        `| ${workload.name} | ${Math.round(ours)} | ${Math.round(theirs)} | ${(ours / theirs).toFixed(2)}x |`,
       );
     }
   } finally {
+    for (const client of clients) await client.close();
     await cluster?.close();
   }
 }

@@ -1,6 +1,7 @@
+import { status } from "@grpc/grpc-js";
 import { Backoff } from "./backoff.js";
 import type { Endpoint } from "./endpoint.js";
-import { closedError, type KeywayError } from "./errors.js";
+import { closedError, KeywayError } from "./errors.js";
 import type { KeyMapper } from "./key-mapper.js";
 import { type Bytes, selectRange } from "./keys.js";
 import { checkOptionNames } from "./requests.js";
@@ -8,6 +9,14 @@ import type { Transport } from "./transport.js";
 import type { WatchOptions } from "./watch-options.js";
 import { WatchStream } from "./watch-stream.js";
 import { Watcher } from "./watcher.js";
+
+/** Stream errors that end the watchers instead of moving them to another stream. */
+const FATAL_CODES: ReadonlySet<number> = new Set([
+  status.UNIMPLEMENTED,
+  status.PERMISSION_DENIED,
+  status.INVALID_ARGUMENT,
+  status.FAILED_PRECONDITION,
+]);
 
 const WATCH_OPTION_NAMES = [
   ...["prefix", "end", "fromKey", "startRevision", "prevKv", "noPut", "noDelete"],
@@ -64,6 +73,11 @@ export class WatchManager {
   private onBroken(key: string, stream: WatchStream, watchers: Watcher[], cause: KeywayError): void {
     if (this.streams.get(key) === stream) this.streams.delete(key);
     if (cause.reason === "unavailable") stream.endpoint.markDown(cause);
+    if (FATAL_CODES.has(cause.code) && !KeywayError.is(cause, "authOldRevision")) {
+      // Retrying cannot help (e.g. a server without the Watch service): fail instead of looping.
+      for (const w of watchers) w.fail(cause);
+      return;
+    }
     for (const w of watchers) w.onDisconnected(cause);
     if (watchers.length === 0) return;
     const timer = setTimeout(() => {

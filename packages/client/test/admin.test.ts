@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeywayClient } from "../src/index.js";
-import { startTarget, type Target } from "./support/target.js";
+import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
 
 let target: Target;
 let client: KeywayClient;
@@ -27,6 +27,9 @@ describe("cluster and maintenance", () => {
   });
 
   it("adds, fails to promote, and removes a learner with typed errors", async () => {
+    if (pending("membership")) {
+      return expectUnimplemented(() => client.cluster.memberAdd(["http://127.0.0.1:1"], { isLearner: true }));
+    }
     const { member } = await client.cluster.memberAdd(["http://127.0.0.1:1"], { isLearner: true });
     expect(member?.isLearner).toBe(true);
     const id = member?.id as bigint;
@@ -36,7 +39,7 @@ describe("cluster and maintenance", () => {
     await expect(client.cluster.memberRemove(id)).rejects.toMatchObject({ reason: "memberNotFound" });
   });
 
-  it("hashes, lists alarms, defragments and streams a snapshot", async () => {
+  it("hashes, lists alarms and defragments", async () => {
     const put = await client.put("admin/k", "v");
     const kvHash = await client.maintenance.hashKV(put.revision);
     expect(kvHash.header.revision).toBeGreaterThanOrEqual(put.revision);
@@ -44,6 +47,11 @@ describe("cluster and maintenance", () => {
     expect(typeof (await client.maintenance.hash())).toBe("number");
     expect(await client.maintenance.alarms()).toEqual([]);
     await client.maintenance.defragment({ endpoint: target.endpoints[0] as string });
+  });
+
+  it("streams a snapshot", async () => {
+    if (pending("snapshot")) return expectUnimplemented(() => client.maintenance.snapshot());
+    await client.put("admin/s", "v");
     let size = 0;
     for await (const chunk of client.maintenance.snapshot()) size += chunk.length;
     expect(size % 512).toBe(32); // the database pages plus etcd's SHA-256 trailer

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeywayClient } from "../src/index.js";
 import { take } from "./support/collect.js";
-import { startTarget, type Target } from "./support/target.js";
+import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
 
 let target: Target;
 
 beforeAll(async () => {
   // Tokens live one second, so the suite sees etcd reject a stale token.
   target = await startTarget({ etcdArgs: ["--auth-token-ttl=1"] });
+  if (pending("auth")) return;
   await using admin = new KeywayClient({ endpoints: target.endpoints });
   await admin.auth.userAdd("root", "rootpw");
   await admin.auth.userGrantRole("root", "root");
@@ -23,6 +24,8 @@ afterAll(async () => {
 
 describe("auth", () => {
   it("attaches the token, enforces permissions and reports typed auth errors", async () => {
+    if (pending("auth"))
+      return expectUnimplemented(() => new KeywayClient({ endpoints: target.endpoints }).auth.userList());
     await using alice = new KeywayClient({
       endpoints: target.endpoints,
       auth: { username: "alice", password: "alicepw" },
@@ -41,6 +44,8 @@ describe("auth", () => {
   });
 
   it("refreshes a token etcd no longer accepts, for calls and for new streams", async () => {
+    if (pending("auth"))
+      return expectUnimplemented(() => new KeywayClient({ endpoints: target.endpoints }).auth.userList());
     await using alice = new KeywayClient({
       endpoints: target.endpoints,
       auth: { username: "alice", password: "alicepw" },
@@ -55,6 +60,8 @@ describe("auth", () => {
   });
 
   it("runs the auth admin reads", async () => {
+    if (pending("auth"))
+      return expectUnimplemented(() => new KeywayClient({ endpoints: target.endpoints }).auth.userList());
     await using root = new KeywayClient({
       endpoints: target.endpoints,
       auth: { username: "root", password: "rootpw" },

@@ -112,4 +112,25 @@ describe("failover on a 3-member etcd cluster", () => {
     await watcher.close();
     await consuming;
   });
+
+  it("a watch on a member that lost its leader is ended by require-leader and resumes later", async () => {
+    await cluster.restart(0);
+    const lonely = cluster.endpoints[0] as string;
+    await using client = new KeywayClient({ endpoints: [lonely] });
+    await using writer = new KeywayClient({ endpoints: cluster.endpoints });
+    const watcher = await client.watch("f/leader/", { prefix: true });
+    const disconnected = new Promise<unknown>((resolve) => watcher.once("disconnected", resolve));
+    const before = await writer.put("f/leader/a", "1");
+    await Promise.all([cluster.kill(1), cluster.kill(2)]);
+    // Without hasleader the stream would stay open and silent; etcd ends it after ~3 election timeouts.
+    expect(await disconnected).toMatchObject({ reason: "noLeader" });
+    await Promise.all([cluster.restart(1), cluster.restart(2)]);
+    const after = await writer.put("f/leader/b", "2");
+    const events: bigint[] = [];
+    for await (const event of watcher) {
+      events.push(event.kv.modRevision);
+      if (events.length === 2) break;
+    }
+    expect(events).toEqual([before.revision, after.revision]);
+  });
 });

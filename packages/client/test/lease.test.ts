@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KeywayClient, type KeywayError } from "../src/index.js";
-import { startTarget, type Target } from "./support/target.js";
+import { compare, KeywayClient, type KeywayError } from "../src/index.js";
+import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
 
 let target: Target;
@@ -25,6 +25,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("lease", () => {
   it("grants, lists, reports time to live with keys, and revokes with its keys", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const lease = await client.lease.grant(1);
     expect(lease.ttlSeconds).toBeGreaterThanOrEqual(2n); // etcd raises TTLs below its minimum
     await client.put("lease/a", "1", { lease: lease.id });
@@ -39,7 +40,31 @@ describe("lease", () => {
     await expect(client.lease.keepAlive(lease.id)).rejects.toMatchObject({ reason: "leaseNotFound" });
   });
 
+  it("txn compares the lease a key is attached to", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
+    const { id } = await client.lease.grant(30);
+    await client.put("lease/c", "v", { lease: id });
+    expect(
+      (
+        await client
+          .txn()
+          .if(compare.lease("lease/c", "==", id))
+          .commit()
+      ).succeeded,
+    ).toBe(true);
+    expect(
+      (
+        await client
+          .txn()
+          .if(compare.lease("lease/c", "==", 0n))
+          .commit()
+      ).succeeded,
+    ).toBe(false);
+    await client.lease.revoke(id);
+  });
+
   it("keeps a lease alive past its TTL", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const lease = await client.lease.grant(2);
     await using keepAlive = await client.lease.keepAlive(lease.id);
     let renewals = 0;
@@ -51,6 +76,7 @@ describe("lease", () => {
   });
 
   it("announces lost through an event and the signal when the lease is revoked", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const lease = await client.lease.grant(5);
     const keepAlive = await client.lease.keepAlive(lease.id, { ttlSeconds: lease.ttlSeconds });
     const lost = new Promise<KeywayError>((resolve) => keepAlive.once("lost", resolve));
@@ -62,6 +88,7 @@ describe("lease", () => {
   });
 
   it("announces lost within the TTL when renewals stop getting through", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const lease = await client.lease.grant(2);
     const keepAlive = await proxied.lease.keepAlive(lease.id);
     await new Promise((resolve) => keepAlive.once("renewed", resolve));
@@ -77,6 +104,7 @@ describe("lease", () => {
   });
 
   it("sessions keep their lease, report it lost, and revoke it on close", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const session = await client.session({ ttlSeconds: 5 });
     await client.put("session/k", "v", { lease: session.leaseId });
     await session.close();
@@ -91,6 +119,7 @@ describe("lease", () => {
   });
 
   it("sessions adopt an existing lease and report its granted TTL", async () => {
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const lease = await client.lease.grant(7);
     const session = await client.session({ leaseId: lease.id });
     expect(session.leaseId).toBe(lease.id);

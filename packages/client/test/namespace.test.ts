@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compare, KeywayClient, op } from "../src/index.js";
 import { take } from "./support/collect.js";
-import { startTarget, type Target } from "./support/target.js";
+import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
 
 let target: Target;
 let client: KeywayClient;
@@ -55,6 +55,8 @@ describe("namespace", () => {
   });
 
   it("prefixes watch keys and lease keys", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
+    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
     const app = client.namespace("app/");
     await using watcher = await app.watch("w/", { prefix: true });
     const lease = await app.lease.grant(30);

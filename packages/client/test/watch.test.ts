@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compare, KeywayClient, KeywayError, listAndWatch, op, type WatchEvent } from "../src/index.js";
 import { eventually, metric, take } from "./support/collect.js";
-import { startTarget, type Target } from "./support/target.js";
+import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
 import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
 
 let target: Target;
@@ -30,6 +30,7 @@ const summary = (events: WatchEvent[]) =>
 
 describe("watch", () => {
   it("delivers puts and deletes in order, with prevKv and filters", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     await using all = await client.watch("w1/", { prefix: true, prevKv: true });
     await using noPut = await client.watch("w1/", { prefix: true, noPut: true });
     const a = await client.put("w1/a", "1");
@@ -47,6 +48,7 @@ describe("watch", () => {
   });
 
   it("replays history from startRevision and ends iteration on close", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const first = await client.put("w2/k", "1");
     await client.put("w2/k", "2");
     const watcher = await client.watch("w2/k", { startRevision: first.revision });
@@ -61,6 +63,7 @@ describe("watch", () => {
   });
 
   it("multiplexes many watchers on one stream per connection", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const endpoint = target.endpoints[0] as string;
     const watchersBefore = await metric(endpoint, "etcd_debugging_mvcc_watcher_total");
     const watchers = [await client.watch("w3/0")];
@@ -80,6 +83,7 @@ describe("watch", () => {
   });
 
   it("resumes after a broken connection from the last event + 1: nothing lost, nothing repeated", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const watcher = await proxied.watch("w4/", { prefix: true });
     const statuses: string[] = [];
     watcher.on("disconnected", () => statuses.push("disconnected"));
@@ -96,6 +100,7 @@ describe("watch", () => {
   });
 
   it("does not skip events when the connection breaks during a large catch-up", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const revisions: bigint[] = [];
     for (let batch = 0; batch < 25; batch++) {
       const puts = Array.from({ length: 100 }, (_, i) => client.put(`w5/${(batch * 100 + i) % 50}`, "x"));
@@ -116,6 +121,7 @@ describe("watch", () => {
   });
 
   it("fails with a typed compacted error carrying compactRevision", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const old = await client.put("w6/k", "1");
     const latest = await client.put("w6/k", "2");
     await client.compact(latest.revision);
@@ -126,6 +132,7 @@ describe("watch", () => {
   });
 
   it("re-lists after a compaction with listAndWatch", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     await client.put("w7/a", "1");
     const items = listAndWatch(proxied, "w7/", { prefix: true })[Symbol.asyncIterator]();
     const first = await items.next();
@@ -143,6 +150,7 @@ describe("watch", () => {
   });
 
   it("reassembles fragmented responses", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const big = "x".repeat(90_000);
     for (let i = 0; i < 8; i++) await client.put(`w8/${i}`, big);
     await using watcher = await client.watch("w8/", { prefix: true, prevKv: true, fragment: true });
@@ -153,12 +161,14 @@ describe("watch", () => {
   });
 
   it("reports progress notifications as status events", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     await using watcher = await client.watch("w9/", { prefix: true, progressNotify: true });
     const revision = await new Promise<bigint>((resolve) => watcher.once("progress", resolve));
     expect(revision).toBeGreaterThan(0n);
   });
 
   it("pauses the stream for a slow consumer and delivers everything afterwards", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     await using watcher = await client.watch("w10/", { prefix: true, maxBufferedEvents: 10 });
     const writes = await client
       .txn()
@@ -174,6 +184,7 @@ describe("watch", () => {
   });
 
   it("closes on abort and emits connected once", async () => {
+    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
     const controller = new AbortController();
     const watcher = await client.watch("w11/", { prefix: true, signal: controller.signal });
     controller.abort();

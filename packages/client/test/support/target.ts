@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 import { startEtcdCluster } from "../../../../test/support/etcd-process.js";
 
 /** A server the client suite runs against. */
@@ -38,4 +39,38 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
     options.etcdArgs === undefined ? {} : { extraArgs: options.etcdArgs },
   );
   return { endpoints: cluster.endpoints, close: () => cluster.close() };
+}
+
+/** Server features some client tests need. */
+export type Feature = "watch" | "lease" | "auth" | "snapshot" | "membership";
+
+/**
+ * What Keyway does not serve yet, mirroring docs/compatibility.md. Against Keyway, a test of
+ * such a feature checks that the server still answers UNIMPLEMENTED instead of being skipped:
+ * it fails the day Keyway serves the feature, and the entry must then be removed here.
+ */
+const KEYWAY_PENDING: ReadonlySet<Feature> = new Set<Feature>([
+  "watch",
+  "lease",
+  "auth",
+  "snapshot",
+  "membership",
+]);
+
+/** True when the current target does not serve `feature` yet. */
+export function pending(feature: Feature): boolean {
+  return TARGET_NAME === "keyway" && KEYWAY_PENDING.has(feature);
+}
+
+/** Asserts that a call of a pending feature fails with UNIMPLEMENTED (gRPC code 12). */
+export async function expectUnimplemented(
+  call: () => Promise<unknown> | AsyncIterable<unknown>,
+): Promise<void> {
+  const run = async () => {
+    const result = call();
+    if (Symbol.asyncIterator in Object(result)) {
+      for await (const _ of result as AsyncIterable<unknown>) break;
+    } else await result;
+  };
+  await expect(run()).rejects.toMatchObject({ code: 12 });
 }
