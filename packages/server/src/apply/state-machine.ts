@@ -58,6 +58,8 @@ export class StateMachine {
     const store = MvccStore.restore(Backend.open(options.dir));
     const compactor = new Compactor(store, {
       yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate,
+      onError: (error, revision) =>
+        options.logger?.warn({ err: error, revision }, "physical compaction failed"),
       ...(options.compactionBatchRevisions === undefined
         ? {}
         : { batchRevisions: options.compactionBatchRevisions }),

@@ -12,6 +12,8 @@ export interface CompactorOptions {
   batchKeys?: number;
   /** Lets the event loop run between steps; injected so the core owns no scheduling policy. */
   yieldToEventLoop: () => Promise<void>;
+  /** Told when a job fails (a backend error); the job resumes on the next open. */
+  onError?: (error: unknown, revision: number) => void;
 }
 
 interface Waiter {
@@ -52,7 +54,15 @@ export class Compactor {
 
   /** Queues the physical compaction of a logical compaction that was applied. */
   schedule(revision: number): void {
-    this.chain = this.chain.then(() => this.run(revision));
+    this.chain = this.chain.then(() =>
+      this.run(revision).catch((error: unknown) => {
+        // Later jobs still run; a waiter for this one learns why it will not finish now.
+        this.options.onError?.(error, revision);
+        const failed = this.waiters.filter((waiter) => waiter.revision <= revision);
+        this.waiters = this.waiters.filter((waiter) => waiter.revision > revision);
+        for (const waiter of failed) waiter.reject(error instanceof Error ? error : new Error(String(error)));
+      }),
+    );
   }
 
   /** Resolves once a physical compaction at or above `revision` finished. */

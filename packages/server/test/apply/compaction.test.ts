@@ -110,6 +110,22 @@ describe("compaction", () => {
     await h.reopen();
   });
 
+  it("fails the waiters of a job that breaks, and resumes it on the next open", async () => {
+    let failures = 1;
+    h = Harness.open(undefined, {
+      yieldToEventLoop: () =>
+        failures-- > 0 ? Promise.reject(new Error("disk went away")) : Promise.resolve(),
+    });
+    fill(h);
+    h.ok(req.compact(6));
+    await expect(h.sm.compacted(6)).rejects.toThrow("disk went away");
+    await h.reopen();
+    await h.sm.compacted(6);
+    await h.sm.close();
+    expect(await storedRevisions(h.dir)).toEqual(["4_0", "6_0", "7_0", "8_0t"]);
+    await h.reopen();
+  });
+
   it("runs compactions in order, interleaved with applies", async () => {
     h = Harness.open(undefined, { compactionBatchRevisions: 1 });
     for (let i = 0; i < 20; i++) h.ok(req.put(`k${i % 4}`, `${i}`));
