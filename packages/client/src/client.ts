@@ -179,6 +179,10 @@ function channelOptions(options: ClientOptions): ChannelOptions {
     "grpc.max_receive_message_length": -1,
     // One connection per endpoint per client, not shared with other clients in the process.
     "grpc.use_local_subchannel_pool": 1,
+    // Retries are this client's own policy (safe calls only); grpc-js's layer and channelz
+    // bookkeeping only add per-call cost.
+    "grpc.enable_retries": 0,
+    "grpc.enable_channelz": 0,
     ...options.channelOptions,
   };
 }

@@ -1,9 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { Backoff } from "./backoff.js";
 import type { Endpoint } from "./endpoint.js";
-import { closedError, KeywayError } from "./errors.js";
+import { badRequest, closedError, KeywayError } from "./errors.js";
 import type { KeyMapper } from "./key-mapper.js";
-import { type Bytes, selectRange } from "./keys.js";
+import { type Bytes, nonNegative, selectRange } from "./keys.js";
 import { checkOptionNames } from "./requests.js";
 import type { Transport } from "./transport.js";
 import type { WatchOptions } from "./watch-options.js";
@@ -40,6 +40,11 @@ export class WatchManager {
   async watch(key: Bytes, options: WatchOptions, mapper: KeyMapper): Promise<Watcher> {
     if (this.closed) throw closedError("client");
     checkOptionNames(options, WATCH_OPTION_NAMES, "watch");
+    const limit = options.maxBufferedEvents;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
+      throw badRequest(`maxBufferedEvents must be a positive integer, got ${limit}`);
+    }
+    nonNegative(options.startRevision, "startRevision");
     const range = mapper.range(selectRange(key, options));
     const watcher = new Watcher(range, options, mapper);
     for (const w of this.watchers) if (w.isDone) this.watchers.delete(w);

@@ -45,6 +45,11 @@ describe("bad input is refused before a request is sent", () => {
     await badRequest(client.get("k", { timeoutMs: -1 }), /timeoutMs must be a positive number/);
     await badRequest(client.watch("", {}), /key must not be empty/);
     await badRequest(client.watch("k", { startRev: 1n } as object), /unknown option "startRev"/);
+    await badRequest(
+      client.watch("k", { maxBufferedEvents: 0 }),
+      /maxBufferedEvents must be a positive integer/,
+    );
+    await badRequest(client.watch("k", { startRevision: -1n }), /startRevision must be between/);
     await badRequest(client.lease.grant(0), /ttlSeconds must be positive/);
     await badRequest(client.lease.revoke(0n), /lease id must not be 0/);
   });
