@@ -134,9 +134,4 @@ export class SafetyChecker {
       );
     }
   }
-
-  /** Whether an entry with this proposal content was applied at some index. */
-  appliedAt(index: number): string | undefined {
-    return this.applied.get(index);
-  }
 }

@@ -47,6 +47,8 @@ export interface SimStats {
   leaders: number;
   applied: number;
   messages: number;
+  dropped: number;
+  duplicated: number;
 }
 
 /** A simulated cluster and its fault injector. */
@@ -67,6 +69,8 @@ export class SimCluster implements NodeHost {
     leaders: 0,
     applied: 0,
     messages: 0,
+    dropped: 0,
+    duplicated: 0,
   };
   now = 0;
   private nextNodeId: bigint;

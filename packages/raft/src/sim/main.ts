@@ -33,7 +33,7 @@ function runJob(job: Job): SimResult[] {
 
 function describe(r: SimResult): string {
   const s = r.stats;
-  return `seed ${r.seed} (${r.members} members): ${r.ok ? "ok" : "FAILED"} events=${s.events} ticks=${s.ticks} leaders=${s.leaders} applied=${s.applied} proposals=${s.proposals} reads=${s.reads} crashes=${s.crashes} partitions=${s.partitions} confChanges=${s.confChanges} transfers=${s.transfers} messages=${s.messages} recovery=${r.recoveryTicks} ticks`;
+  return `seed ${r.seed} (${r.members} members): ${r.ok ? "ok" : "FAILED"} events=${s.events} ticks=${s.ticks} leaders=${s.leaders} applied=${s.applied} proposals=${s.proposals} reads=${s.reads} crashes=${s.crashes} partitions=${s.partitions} confChanges=${s.confChanges} transfers=${s.transfers} messages=${s.messages} dropped=${s.dropped} duplicated=${s.duplicated} recovery=${r.recoveryTicks} ticks`;
 }
 
 async function runParallel(seeds: number[], job: Omit<Job, "seeds">, workers: number): Promise<SimResult[]> {

@@ -29,14 +29,13 @@ export class SimNetwork {
   /** Member -> partition group; members in different groups cannot talk. Empty when healed. */
   private groups = new Map<NodeId, number>();
   faults: NetworkFaults = NO_FAULTS;
-  inFlight = 0;
-  readonly counts = { sent: 0, delivered: 0, dropped: 0, duplicated: 0 };
+  /** Messages lost and duplicated by faults (partitions not counted). */
+  readonly counts = { dropped: 0, duplicated: 0 };
 
   constructor(private readonly rng: SeededRng) {}
 
   /** Queues a message sent at time `now` (lost or partitioned ones are reported through the return value). */
   send(m: Message, now: number): DropReason | undefined {
-    this.counts.sent++;
     if (this.partitioned(m.from, m.to)) return "partitioned";
     if (this.faults.drop > 0 && this.rng.chance(this.faults.drop)) {
       this.counts.dropped++;
@@ -61,7 +60,6 @@ export class SimNetwork {
     const bucket = this.buckets.get(at);
     if (bucket === undefined) this.buckets.set(at, [m]);
     else bucket.push(m);
-    this.inFlight++;
   }
 
   /** Removes and returns the messages due at `now`, shuffled (same-time messages race). */
@@ -69,7 +67,6 @@ export class SimNetwork {
     const due = this.buckets.get(now);
     if (due === undefined) return [];
     this.buckets.delete(now);
-    this.inFlight -= due.length;
     for (let i = due.length - 1; i > 0; i--) {
       const j = this.rng.int(i + 1);
       const t = due[i]!;
@@ -91,10 +88,6 @@ export class SimNetwork {
 
   heal(): void {
     this.groups = new Map();
-  }
-
-  isPartitioned(): boolean {
-    return this.groups.size > 0;
   }
 
   describePartition(): string {
