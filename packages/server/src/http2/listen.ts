@@ -1,0 +1,54 @@
+import { createServer, type Socket } from "node:net";
+import type { ConnectionInjector } from "@grpc/grpc-js";
+import type { AuthorityRepairerOptions } from "./authority-repairer.js";
+import { authorityRepairingStream } from "./repairing-stream.js";
+
+/** A TCP listener feeding a grpc-js server through {@link authorityRepairingStream}. */
+export interface RepairedListener extends AsyncDisposable {
+  /** The port actually bound (useful when 0 was asked for). */
+  readonly port: number;
+  /**
+   * Stops accepting at once, then destroys the connections still open and resolves when the
+   * listener is closed. Shut the grpc-js server down first (tryShutdown / forceShutdown) so calls
+   * in flight end gracefully; whatever is left after that is cut here.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on `host:port` (port 0 picks a free one) and injects every accepted connection into
+ * `injector` (from `server.createConnectionInjector(credentials)`) through a stream that repairs
+ * `:authority` (see {@link authorityRepairingStream}). `options` must match the grpc-js server's
+ * HTTP/2 settings; the defaults do.
+ */
+export async function listenRepaired(
+  injector: ConnectionInjector,
+  host: string,
+  port: number,
+  options: AuthorityRepairerOptions = {},
+): Promise<RepairedListener> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    injector.injectConnection(authorityRepairingStream(socket, options));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error(`${host}:${port}: not a TCP listener`);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+    return closing;
+  };
+  return { port: address.port, close, [Symbol.asyncDispose]: close };
+}
