@@ -78,6 +78,8 @@ export class SimCluster implements NodeHost {
   private nextRead = 1;
   private readonly phase = new Map<NodeId, number>();
   private readonly limits: FlowLimits;
+  /** Probability that a member dies between persisting a Ready and sending its messages. */
+  private readonly midReadyCrashRate: number;
   /** Liveness phase: proposal id -> tick it was made; deleted once applied by its leader. */
   private readonly awaited = new Map<number, number>();
   private readonly trace: string[] = [];
@@ -93,6 +95,7 @@ export class SimCluster implements NodeHost {
       maxInflightMsgs: this.pick([1, 4, 64])!,
       maxMsgBytes: this.pick([20, 64, 4096])!,
     };
+    this.midReadyCrashRate = this.pick([0, 0.0005, 0.002])!;
     const voters: NodeId[] = [];
     for (let i = 1; i <= opts.members; i++) voters.push(BigInt(i));
     this.nextNodeId = BigInt(opts.members + 1);
@@ -240,7 +243,12 @@ export class SimCluster implements NodeHost {
     for (const node of this.nodes.values()) {
       for (let n = 0; n < 8 && node.raw?.hasReady() === true; n++) {
         if (partial && !this.rng.chance(0.85)) break;
-        node.handleReady(this);
+        const crash = partial && this.rng.chance(this.midReadyCrashRate);
+        if (crash) {
+          this.log(`sim: crash ${node.id} after persisting, before sending`);
+          this.stats.crashes++;
+        }
+        node.handleReady(this, crash);
         const failed = this.undelivered;
         this.undelivered = [];
         for (const m of failed) this.reportUndelivered(m);

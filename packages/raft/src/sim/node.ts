@@ -85,11 +85,18 @@ export class SimNode {
     this.reads = new Map();
   }
 
-  /** Carries out one Ready in the contract's order. */
-  handleReady(host: NodeHost): void {
+  /**
+   * Carries out one Ready in the contract's order. With `crashAfterPersist` the member dies right
+   * after its fsync: nothing is sent or applied, and the restarted member must cope.
+   */
+  handleReady(host: NodeHost, crashAfterPersist = false): void {
     const raw = this.raw!;
     const rd = raw.ready();
     this.persist(rd, host);
+    if (crashAfterPersist) {
+      this.crash();
+      return;
+    }
     for (const m of rd.messages) {
       host.checker.checkDurableBeforeSend(m, this.storage);
       host.send(m);
