@@ -3,7 +3,7 @@ import { Http2InputError } from "../../src/http2/errors.js";
 import { type HeaderField, HpackDecoder } from "../../src/http2/hpack-decoder.js";
 import { encodeLiteralBlock } from "../../src/http2/hpack-encoder.js";
 import { huffmanDecode } from "../../src/http2/huffman.js";
-import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from "../../src/http2/huffman-table.js";
+import { huffmanEncode } from "./wire.js";
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex");
 const pairs = (fields: HeaderField[]) => fields.map((f) => [f.name, f.value]);
@@ -214,17 +214,6 @@ describe("HPACK decoder, table size updates and malformed input", () => {
     }
   });
 });
-
-/** A Huffman encoder straight from the code table, to produce test input. */
-function huffmanEncode(text: string): Buffer {
-  let bits = "";
-  for (const char of text) {
-    const symbol = char.charCodeAt(0);
-    bits += HUFFMAN_CODES[symbol]!.toString(2).padStart(HUFFMAN_LENGTHS[symbol]!, "0");
-  }
-  bits = bits.padEnd(Math.ceil(bits.length / 8) * 8, "1");
-  return Buffer.from(bits.match(/.{8}/g)!.map((byte) => Number.parseInt(byte, 2)));
-}
 
 describe("HPACK literal encoder", () => {
   it("round-trips through a decoder without touching its dynamic table", () => {

@@ -1,0 +1,39 @@
+import { execFile } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ETCDCTL_BIN } from "../../../../test/support/etcd-process.js";
+import { startStatusServer } from "./status-server.js";
+
+/** Runs etcdctl without blocking the event loop (the server under test runs in this process). */
+function etcdctl(
+  endpoint: string,
+  ...args: string[]
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  const argv = [`--endpoints=${endpoint}`, "--command-timeout=5s", ...args];
+  return new Promise((resolve) => {
+    execFile(ETCDCTL_BIN, argv, { env: { ...process.env, ETCDCTL_API: "3" } }, (error, stdout, stderr) => {
+      resolve({ status: error === null ? 0 : Number(error.code ?? -1), stdout, stderr });
+    });
+  });
+}
+
+describe("etcdctl 3.4 through the authority repair", () => {
+  it("endpoint status -w json works with an http:// endpoint and with a bare host:port", async () => {
+    await using server = await startStatusServer();
+    for (const endpoint of [`http://127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`]) {
+      const result = await etcdctl(endpoint, "endpoint", "status", "-w", "json");
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      const [entry] = JSON.parse(result.stdout) as { Endpoint: string; Status: Record<string, unknown> }[];
+      expect(entry?.Endpoint).toBe(endpoint);
+      expect(entry?.Status).toMatchObject({
+        header: { cluster_id: 17, member_id: 42, revision: 7, raft_term: 3 },
+        version: "3.4.0",
+        dbSize: 4096,
+        leader: 42,
+        raftIndex: 9,
+        raftTerm: 3,
+      });
+    }
+    expect(server.authorities).toEqual([`127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`]);
+  });
+});
