@@ -389,6 +389,29 @@ export class SimCluster implements NodeHost {
     }
   }
 
+  /** Every member of the leader's configuration applies everything the leader committed, in bounded time. */
+  checkConvergence(): void {
+    const start = this.stats.ticks;
+    for (;;) {
+      const leader = this.leader()?.raw?.raft;
+      const lagging =
+        leader === undefined
+          ? ["(no leader)"]
+          : leader.prs.ids
+              .filter((id) => (this.nodes.get(id)?.app.index ?? 0) < leader.log.committed)
+              .map(String);
+      if (lagging.length === 0) return;
+      if (this.stats.ticks - start > LIVENESS_COMMIT_TICKS) {
+        throw new Error(
+          `liveness: members ${lagging.join(",")} did not catch up within ${LIVENESS_COMMIT_TICKS} ticks`,
+        );
+      }
+      this.stepTime();
+      this.processReadies(false);
+      this.checkAll();
+    }
+  }
+
   private proposeViaMember(): number | undefined {
     const leader = this.leader();
     if (leader === undefined) return undefined;

@@ -67,6 +67,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     cluster.stopFaults();
     recoveryTicks = cluster.awaitStableLeader(LIVENESS_ELECTION_TICKS);
     cluster.checkProposalsCommit();
+    cluster.checkConvergence();
   } catch (err) {
     finishStats(cluster);
     const error =
