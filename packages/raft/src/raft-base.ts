@@ -405,7 +405,7 @@ export class RaftBase {
     return entries === "compacted" || entries.some((e) => e.type === "confChange");
   }
 
-  /** Whether two contexts mark a leader-transfer vote. */
+  /** Whether a vote request carries the leader-transfer marker (voters then ignore their lease). */
   static isTransfer(m: Message): boolean {
     return bytesEqual(m.context, CAMPAIGN_TRANSFER);
   }

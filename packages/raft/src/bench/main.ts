@@ -2,8 +2,8 @@
  * `pnpm --filter @keyway/raft run bench`: throughput of the Raft core alone. Three members in one
  * process, no IO: each round the client proposes a batch at the leader, then every member carries
  * out its Readys (persisting to MemoryStorage) and messages are delivered, until the batch is
- * applied. Prints committed entries per second for several batch sizes.
- * Options: `--seconds S` per batch size (default 2), `--payload B` bytes per entry (default 128).
+ * applied. Prints committed entries per second for several batch sizes: the median of `--runs`
+ * runs (default 3) of `--seconds S` each (default 2), with `--payload B` bytes per entry (default 128).
  */
 import { parseArgs } from "node:util";
 import { RawNode } from "../raw-node.js";
@@ -96,17 +96,26 @@ function measure(batch: number, payload: Uint8Array, seconds: number): number {
 function main(): void {
   const { values } = parseArgs({
     args: cliArgs(),
-    options: { seconds: { type: "string", default: "2" }, payload: { type: "string", default: "128" } },
+    options: {
+      seconds: { type: "string", default: "2" },
+      payload: { type: "string", default: "128" },
+      runs: { type: "string", default: "3" },
+    },
   });
   const seconds = Number(values.seconds);
+  const runs = Number(values.runs);
   const payload = new Uint8Array(Number(values.payload)).fill(0x61);
   console.log(
-    `Raft core, 3 members in one process, no IO, ${payload.byteLength}-byte entries, ${seconds} s per row`,
+    `Raft core, 3 members in one process, no IO, ${payload.byteLength}-byte entries, median of ${runs} × ${seconds} s per row`,
   );
-  console.log("batch (proposals per round) | committed entries/s");
+  console.log("batch (proposals per round) | committed entries/s (median) | min – max");
   for (const batch of [1, 16, 256, 4096]) {
-    const rate = measure(batch, payload, seconds);
-    console.log(`${String(batch).padStart(27)} | ${Math.round(rate).toLocaleString("en-US")}`);
+    const rates = Array.from({ length: runs }, () => measure(batch, payload, seconds)).sort((a, b) => a - b);
+    const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
+    const median = rates[Math.floor(rates.length / 2)]!;
+    console.log(
+      `${String(batch).padStart(27)} | ${fmt(median).padStart(28)} | ${fmt(rates[0]!)} – ${fmt(rates[rates.length - 1]!)}`,
+    );
   }
 }
 
