@@ -14,6 +14,7 @@ import {
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Inflights } from "../src/inflights.js";
+import { bytes, TestNetwork } from "./support/network.js";
 
 function entry(index: number, term: number): Entry {
   return { index, term, type: "normal", data: new Uint8Array([index & 0xff]) };
@@ -199,5 +200,28 @@ describe("RawNode Ready protocol", () => {
     const rd = node.ready();
     expect(rd.entries.map((e) => [e.index, e.term])).toEqual([[3, 3]]);
     expect(rd.messages.map((m) => [m.type, m.to, m.index])).toEqual([["MsgAppResp", 2n, 3]]);
+  });
+});
+
+describe("learners", () => {
+  it("receive the log but neither vote nor count toward commit", () => {
+    const net = new TestNetwork([1n, 2n, 3n, 4n], {}, [4n]);
+    net.node(1n).campaign();
+    net.stabilize();
+    expect(net.node(1n).raft.role).toBe("leader");
+    // Only the leader and the learner are reachable: no quorum of voters.
+    net.drop = (m) => m.to === 2n || m.to === 3n || m.from === 2n || m.from === 3n;
+    net.node(1n).propose(bytes("x"));
+    net.stabilize();
+    const last = net.node(1n).raft.log.lastIndex();
+    expect(net.node(4n).raft.log.lastIndex()).toBe(last);
+    expect(net.node(1n).raft.log.committed).toBeLessThan(last);
+    // A learner does not campaign, even after long silence.
+    for (let i = 0; i < 50; i++) net.node(4n).tick();
+    expect(net.node(4n).raft.role).toBe("follower");
+    net.heal();
+    net.node(1n).tick();
+    net.stabilize();
+    expect(net.node(1n).raft.log.committed).toBe(last);
   });
 });

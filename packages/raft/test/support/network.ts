@@ -9,7 +9,8 @@ import { MemoryStorage, RawNode, SeededRng } from "@keyway/raft";
 export type DropFilter = (m: Message) => boolean;
 
 /**
- * A cluster of `ids` bootstrapped from a snapshot at index 1 holding the membership. Pre-vote and
+ * A cluster of `ids` (those in `learners` as learners) bootstrapped from a snapshot at index 1
+ * holding the membership. Pre-vote and
  * check-quorum are off by default: the paper's algorithm has neither.
  */
 export class TestNetwork {
@@ -19,12 +20,13 @@ export class TestNetwork {
   pending: Message[] = [];
   drop: DropFilter = () => false;
 
-  constructor(ids: readonly NodeId[], options: Partial<RaftConfig> = {}) {
+  constructor(ids: readonly NodeId[], options: Partial<RaftConfig> = {}, learners: readonly NodeId[] = []) {
+    const voters = ids.filter((id) => !learners.includes(id));
     for (const id of ids) {
       const storage = new MemoryStorage();
       storage.applySnapshot({
         data: new Uint8Array(0),
-        metadata: { index: 1, term: 1, confState: { voters: ids, learners: [] } },
+        metadata: { index: 1, term: 1, confState: { voters, learners } },
       });
       storage.setHardState({ term: 1, vote: 0n, commit: 1 });
       this.storages.set(id, storage);
