@@ -14,7 +14,7 @@ const RUNS = 5;
 const VALUE = "v".repeat(256);
 const CONCURRENCY = [1, 10, 100];
 const CALLS: Record<number, number> = { 1: 1_000, 10: 5_000, 100: 10_000 };
-const WATCH_EVENTS = 20_000;
+const WATCH_EVENTS = 100_000;
 
 function keyway(endpoint: string): BenchClient {
   const client = new KeywayClient({ endpoints: [endpoint] });

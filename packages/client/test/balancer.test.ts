@@ -83,4 +83,20 @@ describe("balancer", () => {
     while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(events).toEqual([`down ${bad.url}`, `up ${bad.url}`]);
   });
+
+  it("moves a write to another endpoint only when it could not connect (nothing sent)", async () => {
+    const dead = proxies[2] as TcpProxy;
+    dead.setDown(true);
+    try {
+      await using client = new KeywayClient({
+        endpoints: proxies.map((p) => p.url),
+        connectTimeoutMs: 1_000,
+      });
+      for (let i = 0; i < 9; i++) await client.put(`once/${i}`, "x");
+      const stored = await client.range("once/", { prefix: true });
+      expect(stored.kvs.map((kv) => kv.version)).toEqual(Array(9).fill(1n));
+    } finally {
+      dead.setDown(false);
+    }
+  });
 });
