@@ -28,7 +28,8 @@ export async function listenRepaired(
   options: AuthorityRepairerOptions = {},
 ): Promise<RepairedListener> {
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  // Nagle off, as a native grpc-js listener has it: replies are small and latency-bound.
+  const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     injector.injectConnection(authorityRepairingStream(socket, options));

@@ -6,8 +6,10 @@ import { AuthorityRepairer, type AuthorityRepairerOptions } from "./authority-re
  * A client connection as the HTTP/2 server should see it: what the client sends goes through an
  * {@link AuthorityRepairer}, what the server sends goes to the socket untouched. Flow control
  * follows the consumer (the socket pauses while the server's side is full). Input the repairer
- * cannot follow destroys this stream and the socket with it. The socket's addresses are exposed
- * under the names `net.Socket` uses, so peers in logs and channelz stay right.
+ * cannot follow destroys this stream and the socket with it.
+ *
+ * Node's HTTP/2 wraps a stream that is not a native socket in its JS stream adapter, so the
+ * session's `socket` has no addresses: grpc-js reports the peer of such calls as "unknown".
  */
 export class AuthorityRepairingStream extends Duplex {
   private readonly repairer: AuthorityRepairer;
@@ -35,42 +37,6 @@ export class AuthorityRepairingStream extends Duplex {
   /** How many header blocks had their `:authority` repaired on this connection. */
   get repairs(): number {
     return this.repairer.repairs;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-
-  get remoteFamily(): string | undefined {
-    return this.socket.remoteFamily;
-  }
-
-  get localAddress(): string | undefined {
-    return this.socket.localAddress;
-  }
-
-  get localPort(): number | undefined {
-    return this.socket.localPort;
-  }
-
-  /** Forwards to the socket (the HTTP/2 server sets idle timeouts through it). */
-  setTimeout(timeoutMs: number, callback?: () => void): this {
-    this.socket.setTimeout(timeoutMs, callback);
-    return this;
-  }
-
-  setNoDelay(noDelay?: boolean): this {
-    this.socket.setNoDelay(noDelay);
-    return this;
-  }
-
-  setKeepAlive(enable?: boolean, initialDelayMs?: number): this {
-    this.socket.setKeepAlive(enable, initialDelayMs);
-    return this;
   }
 
   override _read(): void {

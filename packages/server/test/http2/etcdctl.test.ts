@@ -1,7 +1,9 @@
 import { execFile } from "node:child_process";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { etcdserverpb } from "@keyway/api";
 import { describe, expect, it } from "vitest";
 import { ETCDCTL_BIN } from "../../../../test/support/etcd-process.js";
-import { startStatusServer } from "./status-server.js";
+import { STATUS, startStatusServer } from "./status-server.js";
 
 /** Runs etcdctl without blocking the event loop (the server under test runs in this process). */
 function etcdctl(
@@ -35,5 +37,24 @@ describe("etcdctl 3.4 through the authority repair", () => {
       });
     }
     expect(server.authorities).toEqual([`127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`]);
+  });
+
+  it("fails without the repair (the control: Node's HTTP/2 resets the stream)", async () => {
+    const grpc = new Server();
+    grpc.addService(etcdserverpb.MaintenanceService, {
+      status: (_call: unknown, done: (e: null, r: typeof STATUS) => void) => done(null, STATUS),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    try {
+      const result = await etcdctl(`http://127.0.0.1:${port}`, "endpoint", "status");
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain("RST_STREAM with error code: PROTOCOL_ERROR");
+    } finally {
+      grpc.forceShutdown();
+    }
   });
 });

@@ -1,11 +1,19 @@
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import {
+  type Client,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import { listenRepaired, type RepairedListener } from "../../src/http2/index.js";
 
-/** A grpc-js server answering etcd's Maintenance/Status behind the authority repair, on loopback. */
+/** A grpc-js server answering etcd's Maintenance/Status and an echo behind the authority repair, on loopback. */
 export interface StatusServer extends AsyncDisposable {
   port: number;
-  /** The `:authority` of every Status call, as grpc-js saw it. */
+  /** The `:authority` of every call, as grpc-js saw it. */
   authorities: string[];
   grpc: Server;
   listener: RepairedListener;
@@ -23,6 +31,33 @@ export const STATUS = etcdserverpb.StatusResponse.fromPartial({
   dbSizeInUse: 2048n,
 });
 
+const identity = (buffer: Buffer) => buffer;
+/** A unary echo of raw bytes, to move DATA frames of any size through the repair. */
+export const ECHO_SERVICE: ServiceDefinition = {
+  echo: {
+    path: "/keyway.test.Echo/Echo",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+/** Calls {@link ECHO_SERVICE} through any grpc-js client. */
+export function echo(client: Client, request: Buffer, metadata = new Metadata()): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    client.makeUnaryRequest(
+      "/keyway.test.Echo/Echo",
+      identity,
+      identity,
+      request,
+      metadata,
+      (error, response) => (error ? reject(error) : resolve(response!)),
+    ),
+  );
+}
+
 /** Starts the server on a port the OS picks; dispose it to stop it. */
 export async function startStatusServer(): Promise<StatusServer> {
   const authorities: string[] = [];
@@ -34,6 +69,12 @@ export async function startStatusServer(): Promise<StatusServer> {
     ) => {
       authorities.push(call.getHost());
       callback(null, STATUS);
+    },
+  });
+  grpc.addService(ECHO_SERVICE, {
+    echo: (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      authorities.push(call.getHost());
+      callback(null, call.request);
     },
   });
   const listener = await listenRepaired(
