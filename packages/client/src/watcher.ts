@@ -90,6 +90,8 @@ export class Watcher
   /** @internal Attached to a stream (or detached with undefined). */
   setHost(host: WatchHost | undefined): void {
     this.host = host;
+    // A watcher moved while its consumer lags keeps the new stream paused too.
+    if (this.full) host?.backpressure(this, true);
   }
 
   /** @internal etcd created the watch; `revision` is the header revision of the create response. */
