@@ -1,7 +1,7 @@
 import { etcdserverpb } from "@keyway/api";
 import type { CallOptions } from "./call-options.js";
 import { badRequest } from "./errors.js";
-import { nonNegative } from "./keys.js";
+import { uint64 } from "./keys.js";
 import type { Transport } from "./transport.js";
 
 const CLUSTER = etcdserverpb.ClusterService;
@@ -21,7 +21,7 @@ function toMember(m: etcdserverpb.Member): Member {
 }
 
 function memberId(id: bigint): bigint {
-  const value = nonNegative(id, "member id");
+  const value = uint64(id, "member id");
   if (value === 0n) throw badRequest("member id must not be 0");
   return value;
 }

@@ -79,6 +79,14 @@ export function nonNegative(value: bigint | number | undefined, what: string): b
   return big;
 }
 
+/** Checks a uint64 bigint (member and cluster ids, which etcd draws from the full 64 bits). */
+export function uint64(value: bigint, what: string): bigint {
+  if (typeof value !== "bigint") throw badRequest(`${what} must be a bigint`);
+  if (value < 0n || value > 0xffffffffffffffffn)
+    throw badRequest(`${what} must be between 0 and 2^64-1, got ${value}`);
+  return value;
+}
+
 function toBigInt(value: number, what: string): bigint {
   if (!Number.isSafeInteger(value)) throw badRequest(`${what} must be an integer, got ${value}`);
   return BigInt(value);

@@ -2,7 +2,7 @@ import { etcdserverpb } from "@keyway/api";
 import type { CallOptions } from "./call-options.js";
 import { abortedError } from "./call-options.js";
 import { badRequest, KeywayError } from "./errors.js";
-import { nonNegative } from "./keys.js";
+import { nonNegative, uint64 } from "./keys.js";
 import { headerOf, type ResponseHeader } from "./results.js";
 import type { Transport, UnaryOptions } from "./transport.js";
 
@@ -87,7 +87,7 @@ export class MaintenanceClient {
     if (!Number.isInteger(type)) throw badRequest(`unknown alarm ${JSON.stringify(alarm.alarm)}`);
     const request = {
       action: etcdserverpb.AlarmRequest_AlarmAction.DEACTIVATE,
-      memberID: alarm.memberId,
+      memberID: uint64(alarm.memberId, "memberId"),
       alarm: type,
     };
     const r = await this.transport.unary(MAINTENANCE.alarm, request, "unsafe", options);
@@ -118,8 +118,8 @@ export class MaintenanceClient {
 
   /** Makes `targetId` the leader; sent to the current leader (found via status when not given). */
   async moveLeader(targetId: bigint, options: MemberCallOptions = {}): Promise<ResponseHeader> {
+    const request = { targetID: uint64(targetId, "targetId") };
     const endpoint = options.endpoint ?? (await this.leaderEndpoint(options));
-    const request = { targetID: nonNegative(targetId, "targetId") };
     const r = await this.transport.unary(
       MAINTENANCE.moveLeader,
       request,

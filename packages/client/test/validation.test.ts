@@ -52,6 +52,10 @@ describe("bad input is refused before a request is sent", () => {
     await badRequest(client.watch("k", { startRevision: -1n }), /startRevision must be between/);
     await badRequest(client.lease.grant(0), /ttlSeconds must be positive/);
     await badRequest(client.lease.revoke(0n), /lease id must not be 0/);
+    // Member ids are uint64: etcd draws them from all 64 bits, so only the uint64 bounds apply.
+    await badRequest(client.cluster.memberRemove(-1n), /member id must be between 0 and 2\^64-1/);
+    await badRequest(client.cluster.memberRemove(2n ** 64n), /member id must be between 0 and 2\^64-1/);
+    await badRequest(client.maintenance.moveLeader(2n ** 64n), /targetId must be between 0 and 2\^64-1/);
   });
 
   it("rejects bad endpoints and TLS settings at construction", () => {
