@@ -216,8 +216,9 @@ export class SimCluster implements NodeHost {
   private deliver(m: Message): void {
     const to = this.nodes.get(m.to);
     const from = this.nodes.get(m.from);
-    if (to?.raw === undefined || from === undefined || from.removed) return;
-    if (this.network.partitioned(m.from, m.to)) {
+    if (from === undefined || from.removed) return;
+    // A transport notices a peer that is down or cut off, as it does a lost snapshot.
+    if (to?.raw === undefined || this.network.partitioned(m.from, m.to)) {
       this.reportUndelivered(m);
       return;
     }
