@@ -9,7 +9,12 @@ import {
   headerBlockFrames,
   parseHeadersPayload,
 } from "./frames.js";
-import { HpackDecoder, type HpackDecoderOptions } from "./hpack-decoder.js";
+import {
+  type FieldWatch,
+  type HeaderField,
+  HpackDecoder,
+  type HpackDecoderOptions,
+} from "./hpack-decoder.js";
 import { encodeLiteralBlock } from "./hpack-encoder.js";
 
 /** Limits of an {@link AuthorityRepairer}; each must match what the server behind it advertises. */
@@ -23,6 +28,12 @@ export interface AuthorityRepairerOptions extends HpackDecoderOptions {
   /** Largest header block (all fragments of one HEADERS + CONTINUATION run) buffered, in octets. Default 256 KiB. */
   maxHeaderBlockBytes?: number;
 }
+
+/** An `:authority` that needs {@link repairedAuthority}. */
+const SCHEME_AUTHORITY: FieldWatch = {
+  name: ":authority",
+  matches: (value) => repairedAuthority(value) !== undefined,
+};
 
 /** One HEADERS + CONTINUATION run being collected. */
 interface PendingBlock {
@@ -103,10 +114,19 @@ export class AuthorityRepairer {
       } else if (this.headerFill === 0 && chunk.length - pos >= FRAME_HEADER_BYTES) {
         // Fast path: the whole frame header is in this chunk, and a passing frame stays in the run.
         const start = pos;
-        pos += FRAME_HEADER_BYTES;
-        if (!this.frameHeader(chunk, start)) {
-          flush(start);
-          this.collectEmpty();
+        const inline = this.inlineBlock(chunk, start);
+        if (inline !== undefined) {
+          pos = start + FRAME_HEADER_BYTES + chunk.readUIntBE(start, 3);
+          if (inline !== null) {
+            flush(start);
+            this.emit(inline);
+          }
+        } else {
+          pos += FRAME_HEADER_BYTES;
+          if (!this.frameHeader(chunk, start)) {
+            flush(start);
+            this.collectEmpty();
+          }
         }
       } else {
         flush(pos);
@@ -198,35 +218,69 @@ export class AuthorityRepairer {
     if (frame.flags & FrameFlag.END_HEADERS) this.blockComplete(block);
   }
 
+  /**
+   * Handles in place a HEADERS frame at `chunk[start]` that carries a whole block and lies whole
+   * in `chunk` (the usual case): returns null if it passes unchanged (it then stays part of the
+   * pass-through run: no copy, no extra emit), or the frames to send instead. Returns undefined
+   * for any other frame.
+   */
+  private inlineBlock(chunk: Buffer, start: number): Buffer | null | undefined {
+    const length = chunk.readUIntBE(start, 3);
+    const flags = chunk[start + 4]!;
+    const end = start + FRAME_HEADER_BYTES + length;
+    const whole = chunk[start + 3] === FrameType.HEADERS && flags & FrameFlag.END_HEADERS;
+    if (!whole || this.block !== undefined || end > chunk.length || length > this.maxFrameBytes)
+      return undefined;
+    const { priority, fragment } = parseHeadersPayload(
+      flags,
+      chunk.subarray(start + FRAME_HEADER_BYTES, end),
+    );
+    const fields = this.decodeBlock(fragment);
+    if (fields === undefined) return null;
+    const streamId = chunk.readUInt32BE(start + 5) & 0x7fff_ffff;
+    return this.reencode(streamId, (flags & FrameFlag.END_STREAM) !== 0, priority, fields);
+  }
+
   private blockComplete(block: PendingBlock): void {
     this.block = undefined;
-    const fields = this.decoder.decode(
+    const fields = this.decodeBlock(
       block.fragments.length === 1 ? block.fragments[0]! : Buffer.concat(block.fragments),
     );
+    this.emit(
+      fields === undefined
+        ? Buffer.concat(block.raw)
+        : this.reencode(block.streamId, block.endStream, block.priority, fields),
+    );
+  }
+
+  /**
+   * Decodes a complete header block. Returns undefined if it can go to the server as it came,
+   * or its fields, with `:authority` repaired, to re-encode.
+   */
+  private decodeBlock(bytes: Buffer): HeaderField[] | undefined {
+    const fields = this.repairing
+      ? this.decoder.decode(bytes)
+      : this.decoder.decodeIfWatched(bytes, SCHEME_AUTHORITY);
+    if (fields === undefined) return undefined;
+    this.repairing = true;
     let repaired = false;
     for (const field of fields) {
-      if (field.name !== ":authority") continue;
-      const value = repairedAuthority(field.value);
+      const value = field.name === ":authority" ? repairedAuthority(field.value) : undefined;
       if (value === undefined) continue;
       field.value = value;
       repaired = true;
     }
-    if (repaired) {
-      this.repairing = true;
-      this.repairedBlocks++;
-    }
-    if (!this.repairing) {
-      this.emit(Buffer.concat(block.raw));
-      return;
-    }
-    this.emit(
-      headerBlockFrames({
-        streamId: block.streamId,
-        endStream: block.endStream,
-        priority: block.priority,
-        block: encodeLiteralBlock(fields),
-        maxFrameBytes: this.maxFrameBytes,
-      }),
-    );
+    if (repaired) this.repairedBlocks++;
+    return fields;
+  }
+
+  private reencode(
+    streamId: number,
+    endStream: boolean,
+    priority: Buffer | undefined,
+    fields: HeaderField[],
+  ): Buffer {
+    const block = encodeLiteralBlock(fields);
+    return headerBlockFrames({ streamId, endStream, priority, block, maxFrameBytes: this.maxFrameBytes });
   }
 }

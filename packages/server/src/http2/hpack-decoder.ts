@@ -10,6 +10,12 @@ export interface HeaderField {
   sensitive: boolean;
 }
 
+/** A header to look for while decoding: {@link HpackDecoder.decodeIfWatched}. */
+export interface FieldWatch {
+  name: string;
+  matches(value: string): boolean;
+}
+
 /** Limits of an {@link HpackDecoder}. */
 export interface HpackDecoderOptions {
   /**
@@ -34,13 +40,13 @@ const MAX_INTEGER = 2 ** 28;
  */
 export class HpackDecoder {
   /** Dynamic table, oldest entry first (so HPACK index 62 is the last element). */
-  private readonly entries: (readonly [string, string])[] = [];
+  private entries: (readonly [string, string])[] = [];
   private tableBytes = 0;
   private readonly maxTableBytes: number;
   /** Current table capacity: starts at the setting, lowered or raised by size updates. */
   private capacityBytes: number;
   private readonly maxHeaderListBytes: number;
-  private block: Uint8Array = Buffer.alloc(0);
+  private block: Buffer = Buffer.alloc(0);
   private pos = 0;
 
   constructor(options: HpackDecoderOptions = {}) {
@@ -60,43 +66,73 @@ export class HpackDecoder {
   }
 
   /** Decodes one complete header block (all HEADERS + CONTINUATION fragments joined). */
-  decode(block: Uint8Array): HeaderField[] {
+  decode(block: Buffer): HeaderField[] {
+    const fields: HeaderField[] = [];
+    this.run(block, fields, undefined);
+    return fields;
+  }
+
+  /**
+   * The fast path for blocks that usually pass through unchanged: returns undefined, with the
+   * dynamic table updated exactly as {@link decode} would, unless a field named `watch.name` has a
+   * value `watch.matches` accepts; then returns the full field list as {@link decode} would. Builds
+   * no list and no strings beyond the table's and the watched ones; the literals it skips are
+   * checked no further than their lengths (the server decodes them itself).
+   */
+  decodeIfWatched(block: Buffer, watch: FieldWatch): HeaderField[] | undefined {
+    const entries = this.entries.slice();
+    const { tableBytes, capacityBytes } = this;
+    if (!this.run(block, undefined, watch)) return undefined;
+    this.entries = entries;
+    this.tableBytes = tableBytes;
+    this.capacityBytes = capacityBytes;
+    return this.decode(block);
+  }
+
+  /**
+   * Decodes `block`, appending to `fields` if given. With a `watch`, stops and returns true at
+   * the first watched field that matches (the table is then partly updated).
+   */
+  private run(block: Buffer, fields: HeaderField[] | undefined, watch: FieldWatch | undefined): boolean {
     this.block = block;
     this.pos = 0;
-    const fields: HeaderField[] = [];
     let listBytes = 0;
+    let sawField = false;
     while (this.pos < block.length) {
       const first = block[this.pos]!;
       if ((first & 0xe0) === 0x20) {
         // RFC 7541 §4.2: size updates come before the first field of a block.
-        if (fields.length > 0) throw new Http2InputError("HPACK: table size update after a header field");
+        if (sawField) throw new Http2InputError("HPACK: table size update after a header field");
         this.resize(this.integer(5));
         continue;
       }
-      const field = this.field(first);
-      listBytes += field.name.length + field.value.length + ENTRY_OVERHEAD;
+      sawField = true;
+      let name: string;
+      let value: string;
+      let sensitive = false;
+      if (first & 0x80) {
+        [name, value] = this.lookup(this.integer(7));
+      } else {
+        const incremental = (first & 0xc0) === 0x40;
+        const index = this.integer(incremental ? 6 : 4);
+        name = index === 0 ? this.string() : this.lookup(index)[0];
+        // An empty placeholder stands for a value no one will read.
+        value =
+          fields !== undefined || incremental || name === watch?.name ? this.string() : this.skipString();
+        if (incremental) this.insert(name, value);
+        sensitive = (first & 0xf0) === 0x10;
+      }
+      if (watch !== undefined && name === watch.name && watch.matches(value)) return true;
+      if (fields === undefined) continue;
+      listBytes += name.length + value.length + ENTRY_OVERHEAD;
       if (listBytes > this.maxHeaderListBytes) throw new Http2InputError("HPACK: header list too large");
-      fields.push(field);
+      fields.push({ name, value, sensitive });
     }
-    return fields;
-  }
-
-  private field(first: number): HeaderField {
-    if (first & 0x80) {
-      const index = this.integer(7);
-      if (index === 0) throw new Http2InputError("HPACK: index 0");
-      const [name, value] = this.lookup(index);
-      return { name, value, sensitive: false };
-    }
-    const incremental = (first & 0xc0) === 0x40;
-    const index = this.integer(incremental ? 6 : 4);
-    const name = index === 0 ? this.string() : this.lookup(index)[0];
-    const value = this.string();
-    if (incremental) this.insert(name, value);
-    return { name, value, sensitive: (first & 0xf0) === 0x10 };
+    return false;
   }
 
   private lookup(index: number): readonly [string, string] {
+    if (index === 0) throw new Http2InputError("HPACK: index 0");
     if (index <= STATIC_TABLE.length) return STATIC_TABLE[index - 1]!;
     const entry = this.entries[this.entries.length - (index - STATIC_TABLE.length)];
     if (entry === undefined) throw new Http2InputError(`HPACK: index ${index} beyond the tables`);
@@ -149,14 +185,25 @@ export class HpackDecoder {
   /** A string literal (RFC 7541 §5.2), raw or Huffman-coded. */
   private string(): string {
     const huffman = (this.block[this.pos] ?? 0) & 0x80;
-    const length = this.integer(7);
-    const end = this.pos + length;
-    if (end > this.block.length) throw new Http2InputError("HPACK: string runs past the block");
-    const bytes = this.block.subarray(this.pos, end);
-    this.pos = end;
+    const start = this.stringStart();
     return huffman
-      ? huffmanDecode(bytes)
-      : Buffer.from(bytes.buffer, bytes.byteOffset, length).toString("latin1");
+      ? huffmanDecode(this.block.subarray(start, this.pos))
+      : this.block.toString("latin1", start, this.pos);
+  }
+
+  /** Steps over a string literal; returns "" in its place. */
+  private skipString(): string {
+    this.stringStart();
+    return "";
+  }
+
+  /** Reads a string literal's length and moves past its octets; returns where they start. */
+  private stringStart(): number {
+    const length = this.integer(7);
+    const start = this.pos;
+    this.pos += length;
+    if (this.pos > this.block.length) throw new Http2InputError("HPACK: string runs past the block");
+    return start;
   }
 
   private octet(): number {

@@ -168,6 +168,27 @@ function responseSteps(blocks: string[]): Step[] {
 }
 
 describe("HPACK decoder, table size updates and malformed input", () => {
+  it("decodeIfWatched keeps the table as decode does, and decodes in full on a match", () => {
+    const blocks = ["8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff", "8286 84be 5886 a8eb 1064 9cbf"].map(hex);
+    const watcher = new HpackDecoder();
+    const reference = new HpackDecoder();
+    for (const block of blocks) {
+      expect(
+        watcher.decodeIfWatched(block, { name: ":authority", matches: (v) => v.includes("/") }),
+      ).toBeUndefined();
+      reference.decode(block);
+      expect(watcher.dynamicTable).toEqual(reference.dynamicTable);
+    }
+    // The match comes after an insertion: the table must not get it twice.
+    const third = hex("8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf");
+    const fields = watcher.decodeIfWatched(third, {
+      name: ":authority",
+      matches: (v) => v === "www.example.com",
+    });
+    expect(fields).toEqual(reference.decode(third));
+    expect(watcher.dynamicTable).toEqual(reference.dynamicTable);
+  });
+
   it("a size update evicts, and later insertions respect the new capacity", () => {
     const decoder = new HpackDecoder();
     decoder.decode(hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d"));
