@@ -8,11 +8,12 @@ export interface RepairedListener extends AsyncDisposable {
   /** The port actually bound (useful when 0 was asked for). */
   readonly port: number;
   /**
-   * Stops accepting at once, then destroys the connections still open and resolves when the
-   * listener is closed. Shut the grpc-js server down first (tryShutdown / forceShutdown) so calls
-   * in flight end gracefully; whatever is left after that is cut here.
+   * Stops accepting at once; destroys the connections still open after `graceMs` (default 0);
+   * resolves when every connection has ended. For a graceful stop, call it with the grace period,
+   * then shut the grpc-js server down (tryShutdown, forceShutdown on timeout), which ends the
+   * injected connections, so it resolves as soon as they are gone.
    */
-  close(): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
@@ -44,12 +45,18 @@ export async function listenRepaired(
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error(`${host}:${port}: not a TCP listener`);
   let closing: Promise<void> | undefined;
-  const close = () => {
+  const close = (graceMs = 0) => {
     closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
+      const cut = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      // The callback runs once the listener is closed and every connection has ended.
+      server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
     });
     return closing;
   };
-  return { port: address.port, close, [Symbol.asyncDispose]: close };
+  return { port: address.port, close, [Symbol.asyncDispose]: () => close() };
 }

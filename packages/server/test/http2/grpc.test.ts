@@ -70,13 +70,16 @@ describe("grpc-js client -> authority repair -> grpc-js server", () => {
     }
   });
 
-  it("a graceful grpc-js shutdown ends injected connections; close() then stops the listener", async () => {
+  it("close(grace) stops accepting and resolves once a graceful grpc-js shutdown has ended the connections", async () => {
     await using server = await startStatusServer();
     const client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
     try {
       await echo(client, Buffer.from("x"));
+      const started = Date.now();
+      const closing = server.listener.close(10_000);
       await new Promise((resolve) => server.grpc.tryShutdown(resolve));
-      await server.listener.close();
+      await closing;
+      expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       client.close();
     }
