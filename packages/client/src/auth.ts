@@ -46,10 +46,12 @@ export class AuthClient {
     await this.transport.unary(AUTH.authEnable, {}, "unsafe", options);
   }
 
+  /** Turns auth off. */
   async disable(options: CallOptions = {}): Promise<void> {
     await this.transport.unary(AUTH.authDisable, {}, "unsafe", options);
   }
 
+  /** Adds a user (with `noPassword` for certificate-only users). */
   async userAdd(
     user: string,
     password: string,
@@ -66,29 +68,35 @@ export class AuthClient {
     return r.roles;
   }
 
+  /** Names of every user. */
   async userList(options: CallOptions = {}): Promise<string[]> {
     return (await this.transport.unary(AUTH.userList, {}, "safe", options)).users;
   }
 
+  /** Deletes a user. */
   async userDelete(user: string, options: CallOptions = {}): Promise<void> {
     await this.transport.unary(AUTH.userDelete, { name: name(user, "user") }, "unsafe", options);
   }
 
+  /** Sets a user's password. */
   async userChangePassword(user: string, password: string, options: CallOptions = {}): Promise<void> {
     const request = { name: name(user, "user"), password, hashedPassword: "" };
     await this.transport.unary(AUTH.userChangePassword, request, "unsafe", options);
   }
 
+  /** Grants a role to a user. */
   async userGrantRole(user: string, role: string, options: CallOptions = {}): Promise<void> {
     const request = { user: name(user, "user"), role: name(role, "role") };
     await this.transport.unary(AUTH.userGrantRole, request, "unsafe", options);
   }
 
+  /** Takes a role from a user. */
   async userRevokeRole(user: string, role: string, options: CallOptions = {}): Promise<void> {
     const request = { name: name(user, "user"), role: name(role, "role") };
     await this.transport.unary(AUTH.userRevokeRole, request, "unsafe", options);
   }
 
+  /** Adds a role. */
   async roleAdd(role: string, options: CallOptions = {}): Promise<void> {
     await this.transport.unary(AUTH.roleAdd, { name: name(role, "role") }, "unsafe", options);
   }
@@ -99,10 +107,12 @@ export class AuthClient {
     return r.perm.map(toPermission);
   }
 
+  /** Names of every role (etcd 3.4 does not list the built-in `root`). */
   async roleList(options: CallOptions = {}): Promise<string[]> {
     return (await this.transport.unary(AUTH.roleList, {}, "safe", options)).roles;
   }
 
+  /** Deletes a role. */
   async roleDelete(role: string, options: CallOptions = {}): Promise<void> {
     await this.transport.unary(AUTH.roleDelete, { role: name(role, "role") }, "unsafe", options);
   }
@@ -124,6 +134,7 @@ export class AuthClient {
     await this.transport.unary(AUTH.roleGrantPermission, { name: name(role, "role"), perm }, "unsafe", call);
   }
 
+  /** Revokes a role's permission on a key or range. */
   async roleRevokePermission(role: string, key: Bytes, range: RangeSelector = {}): Promise<void> {
     const request = { role: name(role, "role"), ...selectRange(key, range) };
     await this.transport.unary(AUTH.roleRevokePermission, request, "unsafe", {});

@@ -6,14 +6,17 @@ export class Queue<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
 
+  /** Items queued. */
   get length(): number {
     return this.items.length - this.head;
   }
 
+  /** Appends an item. */
   push(item: T): void {
     this.items.push(item);
   }
 
+  /** Removes and returns the oldest item. */
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];

@@ -40,11 +40,13 @@ export class KeepAliveStream implements KeepAliveSender {
     return handle;
   }
 
+  /** Sends one renewal of `id`, opening the stream first if needed. */
   send(id: bigint): void {
     if (this.stream === undefined) return void this.open();
     this.stream.write({ ID: id });
   }
 
+  /** Forgets a stopped keep-alive; the stream closes when none are left. */
   remove(handle: KeepAlive): void {
     const set = this.handles.get(handle.id);
     set?.delete(handle);

@@ -12,7 +12,9 @@ export interface KeepAliveEvents {
 
 /** What a keep-alive needs from the shared keep-alive stream. */
 export interface KeepAliveSender {
+  /** Sends one renewal request for the lease. */
   send(id: bigint): void;
+  /** Forgets a stopped keep-alive. */
   remove(handle: KeepAlive): void;
 }
 

@@ -10,6 +10,7 @@ export interface Pickable {
 
 /** Chooses one candidate per call; returns undefined only for an empty list. */
 export interface Picker<T> {
+  /** The candidate for the next call. */
   pick(candidates: readonly T[]): T | undefined;
 }
 

@@ -44,6 +44,7 @@ export function headerOf(header: ResponseHeader | undefined): ResponseHeader {
   return header ?? NO_HEADER;
 }
 
+/** Converts a wire RangeResponse, mapping keys back through the namespace. */
 export function toRangeResult(res: etcdserverpb.RangeResponse, mapper: KeyMapper): RangeResult {
   const header = headerOf(res.header);
   return {
@@ -55,12 +56,14 @@ export function toRangeResult(res: etcdserverpb.RangeResponse, mapper: KeyMapper
   };
 }
 
+/** Converts a wire PutResponse. */
 export function toPutResult(res: etcdserverpb.PutResponse, mapper: KeyMapper): PutResult {
   const header = headerOf(res.header);
   const prevKv = res.prevKv === undefined ? undefined : toKeyValues([res.prevKv], mapper)[0];
   return { revision: header.revision, prevKv, header };
 }
 
+/** Converts a wire DeleteRangeResponse. */
 export function toDeleteResult(res: etcdserverpb.DeleteRangeResponse, mapper: KeyMapper): DeleteResult {
   const header = headerOf(res.header);
   return {

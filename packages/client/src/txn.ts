@@ -42,16 +42,19 @@ export class Op {
 
 /** Builders for txn operations. */
 export const op = {
+  /** A range read (every range option). */
   get(key: Bytes, options: RangeOptions = {}): Op {
     return Op.of((m) => ({
       request: { $case: "requestRange", requestRange: rangeRequest(key, options, m) },
     }));
   },
+  /** A put. */
   put(key: Bytes, value: Bytes, options: PutOptions = {}): Op {
     return Op.of((m) => ({
       request: { $case: "requestPut", requestPut: putRequest(key, value, options, m) },
     }));
   },
+  /** A delete of a key or range. */
   delete(key: Bytes, options: DeleteOptions = {}): Op {
     return Op.of((m) => ({
       request: { $case: "requestDeleteRange", requestDeleteRange: deleteRequest(key, options, m) },

@@ -75,6 +75,7 @@ export class WatchStream implements WatchHost {
     if (this.pending.length === 1 && this.call !== undefined) this.send(watcher.createRequest());
   }
 
+  /** Removes a watcher, canceling it on the server if it was created. */
   detach(watcher: Watcher): void {
     this.backpressure(watcher, false);
     const index = this.pending.indexOf(watcher);
@@ -88,6 +89,7 @@ export class WatchStream implements WatchHost {
     if (this.size === 0) this.end();
   }
 
+  /** Pauses the stream while any of its watchers' buffers is full. */
   backpressure(watcher: Watcher, full: boolean): void {
     const wasPaused = this.full.size > 0;
     if (full) this.full.add(watcher);
