@@ -29,9 +29,16 @@ export class AuthorityRepairingStream extends Duplex {
         this.destroy(error as Error);
       }
     });
-    socket.on("end", () => this.push(null));
+    let ended = false;
+    socket.on("end", () => {
+      ended = true;
+      this.push(null);
+    });
     socket.on("error", (error) => this.destroy(error));
-    socket.on("close", () => this.destroy());
+    // After a clean end the server still gets to read what was pushed before it; otherwise cut.
+    socket.on("close", () => {
+      if (!ended) this.destroy();
+    });
   }
 
   /** How many header blocks had their `:authority` repaired on this connection. */
