@@ -17,7 +17,7 @@ export interface RepairedListener extends AsyncDisposable {
 }
 
 /**
- * Listens on `host:port` (port 0 picks a free one) and injects every accepted connection into
+ * Listens on `host:port` (port 0 picks a free one; an IPv6 host may come bracketed, as in URLs) and injects every accepted connection into
  * `injector` (from `server.createConnectionInjector(credentials)`) through a stream that repairs
  * `:authority` (see {@link authorityRepairingStream}). `options` must match the grpc-js server's
  * HTTP/2 settings; the defaults do.
@@ -35,9 +35,11 @@ export async function listenRepaired(
     socket.once("close", () => sockets.delete(socket));
     injector.injectConnection(authorityRepairingStream(socket, options));
   });
+  // A URL's hostname keeps IPv6 brackets ("[::1]"); the socket API wants them off.
+  const bareHost = host.replace(/^\[(.*)\]$/, "$1");
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen(port, bareHost, () => {
       server.off("error", reject);
       resolve();
     });

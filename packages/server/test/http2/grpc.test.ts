@@ -45,6 +45,20 @@ describe("grpc-js client -> authority repair -> grpc-js server", () => {
     expect(server.authorities).toEqual(Array(6).fill(`127.0.0.1:${server.port}`));
   });
 
+  it("listens on a bracketed IPv6 host and repairs a bracketed authority", async () => {
+    await using server = await startStatusServer("[::1]");
+    const address = `[::1]:${server.port}`;
+    const client = new etcdserverpb.MaintenanceClient(address, credentials.createInsecure(), {
+      "grpc.default_authority": `http://${address}/`,
+    });
+    try {
+      expect(await call(client.status.bind(client), {})).toEqual(STATUS);
+    } finally {
+      client.close();
+    }
+    expect(server.authorities).toEqual([address]);
+  });
+
   it("destroys a connection that sends bad HPACK and keeps serving others", async () => {
     await using server = await startStatusServer();
     const socket = connect(server.port, "127.0.0.1");

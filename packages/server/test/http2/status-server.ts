@@ -58,8 +58,8 @@ export function echo(client: Client, request: Buffer, metadata = new Metadata())
   );
 }
 
-/** Starts the server on a port the OS picks; dispose it to stop it. */
-export async function startStatusServer(): Promise<StatusServer> {
+/** Starts the server on `host` and a port the OS picks; dispose it to stop it. */
+export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServer> {
   const authorities: string[] = [];
   const grpc = new Server();
   grpc.addService(etcdserverpb.MaintenanceService, {
@@ -79,7 +79,7 @@ export async function startStatusServer(): Promise<StatusServer> {
   });
   const listener = await listenRepaired(
     grpc.createConnectionInjector(ServerCredentials.createInsecure()),
-    "127.0.0.1",
+    host,
     0,
   );
   const dispose = async () => {
