@@ -39,6 +39,17 @@ describe("etcdctl 3.4 through the authority repair", () => {
     expect(server.authorities).toEqual([`127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`]);
   });
 
+  it("endpoint hashkv -w json works with an http:// endpoint", async () => {
+    await using server = await startStatusServer();
+    const endpoint = `http://127.0.0.1:${server.port}`;
+    const result = await etcdctl(endpoint, "endpoint", "hashkv", "-w", "json");
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toMatchObject([
+      { Endpoint: endpoint, HashKV: { hash: 1234, compact_revision: 2 } },
+    ]);
+    expect(server.authorities).toEqual([`127.0.0.1:${server.port}`]);
+  });
+
   it("fails without the repair (the control: Node's HTTP/2 resets the stream)", async () => {
     const grpc = new Server();
     grpc.addService(etcdserverpb.MaintenanceService, {

@@ -10,7 +10,7 @@ import {
 import { etcdserverpb } from "@keyway/api";
 import { listenRepaired, type RepairedListener } from "../../src/http2/index.js";
 
-/** A grpc-js server answering etcd's Maintenance/Status and an echo behind the authority repair, on loopback. */
+/** A grpc-js server answering etcd's Maintenance Status and HashKV, and an echo, behind the authority repair, on loopback. */
 export interface StatusServer extends AsyncDisposable {
   port: number;
   /** The `:authority` of every call, as grpc-js saw it. */
@@ -69,6 +69,16 @@ export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServe
     ) => {
       authorities.push(call.getHost());
       callback(null, STATUS);
+    },
+    hashKv: (
+      call: ServerUnaryCall<etcdserverpb.HashKVRequest, etcdserverpb.HashKVResponse>,
+      callback: sendUnaryData<etcdserverpb.HashKVResponse>,
+    ) => {
+      authorities.push(call.getHost());
+      callback(
+        null,
+        etcdserverpb.HashKVResponse.fromPartial({ header: STATUS.header, hash: 1234, compactRevision: 2n }),
+      );
     },
   });
   grpc.addService(ECHO_SERVICE, {
