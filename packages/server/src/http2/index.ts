@@ -18,5 +18,5 @@ export {
   type HpackDecoderOptions,
 } from "./hpack-decoder.js";
 export { encodeLiteralBlock } from "./hpack-encoder.js";
-export { listenRepaired, type RepairedListener } from "./listen.js";
+export { type ListenRepairedOptions, listenRepaired, type RepairedListener } from "./listen.js";
 export { AuthorityRepairingStream, authorityRepairingStream } from "./repairing-stream.js";

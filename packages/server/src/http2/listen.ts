@@ -1,7 +1,18 @@
 import { createServer, type Socket } from "node:net";
 import type { ConnectionInjector } from "@grpc/grpc-js";
 import type { AuthorityRepairerOptions } from "./authority-repairer.js";
+import { Http2InputError } from "./errors.js";
 import { authorityRepairingStream } from "./repairing-stream.js";
+
+/** Options of {@link listenRepaired}: the repairer's limits, and where errors go. */
+export interface ListenRepairedOptions extends AuthorityRepairerOptions {
+  /**
+   * Called with errors of the listener once it is bound (failed accepts) and with the
+   * {@link Http2InputError} that made a connection be cut; for logs. Default: ignored, so that
+   * neither can bring the process down. Client resets and the like are not reported.
+   */
+  onError?: (error: Error) => void;
+}
 
 /** A TCP listener feeding a grpc-js server through {@link authorityRepairingStream}. */
 export interface RepairedListener extends AsyncDisposable {
@@ -17,23 +28,29 @@ export interface RepairedListener extends AsyncDisposable {
 }
 
 /**
- * Listens on `host:port` (port 0 picks a free one; an IPv6 host may come bracketed, as in URLs) and injects every accepted connection into
- * `injector` (from `server.createConnectionInjector(credentials)`) through a stream that repairs
- * `:authority` (see {@link authorityRepairingStream}). `options` must match the grpc-js server's
+ * Listens on `host:port` (port 0 picks a free one; an IPv6 host may come bracketed, as in URLs)
+ * and injects every accepted connection into `injector` (from
+ * `server.createConnectionInjector(credentials)`) through a stream that repairs `:authority`
+ * (see {@link authorityRepairingStream}). The repairer's limits must match the grpc-js server's
  * HTTP/2 settings; the defaults do.
  */
 export async function listenRepaired(
   injector: ConnectionInjector,
   host: string,
   port: number,
-  options: AuthorityRepairerOptions = {},
+  options: ListenRepairedOptions = {},
 ): Promise<RepairedListener> {
+  const onError = options.onError ?? (() => {});
   const sockets = new Set<Socket>();
-  // Nagle off, as a native grpc-js listener has it: replies are small and latency-bound.
+  // Nagle off: gRPC messages are small and latency-bound.
   const server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    injector.injectConnection(authorityRepairingStream(socket, options));
+    const stream = authorityRepairingStream(socket, options);
+    stream.on("error", (error) => {
+      if (error instanceof Http2InputError) onError(error);
+    });
+    injector.injectConnection(stream);
   });
   // A URL's hostname keeps IPv6 brackets ("[::1]"); the socket API wants them off.
   const bareHost = host.replace(/^\[(.*)\]$/, "$1");
@@ -41,6 +58,7 @@ export async function listenRepaired(
     server.once("error", reject);
     server.listen(port, bareHost, () => {
       server.off("error", reject);
+      server.on("error", onError);
       resolve();
     });
   });

@@ -41,11 +41,6 @@ export class AuthorityRepairingStream extends Duplex {
     });
   }
 
-  /** How many header blocks had their `:authority` repaired on this connection. */
-  get repairs(): number {
-    return this.repairer.repairs;
-  }
-
   override _read(): void {
     this.socket.resume();
   }

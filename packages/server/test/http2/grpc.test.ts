@@ -73,6 +73,7 @@ describe("grpc-js client -> authority repair -> grpc-js server", () => {
       ]),
     );
     await closed;
+    expect(server.errors.map((error) => error.name)).toEqual(["Http2InputError"]);
     const client = new etcdserverpb.MaintenanceClient(
       `127.0.0.1:${server.port}`,
       credentials.createInsecure(),

@@ -15,6 +15,8 @@ export interface StatusServer extends AsyncDisposable {
   port: number;
   /** The `:authority` of every call, as grpc-js saw it. */
   authorities: string[];
+  /** What the listener reported through `onError`. */
+  errors: Error[];
   grpc: Server;
   listener: RepairedListener;
 }
@@ -61,6 +63,7 @@ export function echo(client: Client, request: Buffer, metadata = new Metadata())
 /** Starts the server on `host` and a port the OS picks; dispose it to stop it. */
 export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServer> {
   const authorities: string[] = [];
+  const errors: Error[] = [];
   const grpc = new Server();
   grpc.addService(etcdserverpb.MaintenanceService, {
     status: (
@@ -91,10 +94,11 @@ export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServe
     grpc.createConnectionInjector(ServerCredentials.createInsecure()),
     host,
     0,
+    { onError: (error) => errors.push(error) },
   );
   const dispose = async () => {
     grpc.forceShutdown();
     await listener.close();
   };
-  return { port: listener.port, authorities, grpc, listener, [Symbol.asyncDispose]: dispose };
+  return { port: listener.port, authorities, errors, grpc, listener, [Symbol.asyncDispose]: dispose };
 }
