@@ -70,10 +70,23 @@ export class Endpoint implements Pickable {
     return this.client.getChannel().getConnectivityState(false) === connectivityState.READY;
   }
 
-  /** Connects if needed; resolves once connected, rejects if not connected by `deadline`. */
+  /**
+   * Connects if needed; resolves once connected. Rejects at `deadline`, or at once when the
+   * channel reports a failed connection attempt (refused, reset), so a dead member costs nothing
+   * and only a silent one (black-holed) costs the wait.
+   */
   waitReady(deadline: number): Promise<void> {
+    const channel = this.client.getChannel();
     return new Promise((resolve, reject) => {
-      this.client.waitForReady(deadline, (err) => (err === undefined ? resolve() : reject(err)));
+      const check = () => {
+        const state = channel.getConnectivityState(true);
+        if (state === connectivityState.READY) return resolve();
+        if (state === connectivityState.TRANSIENT_FAILURE || state === connectivityState.SHUTDOWN) {
+          return reject(new Error(`cannot connect to ${this.url} (${connectivityState[state]})`));
+        }
+        channel.watchConnectivityState(state, deadline, (err) => (err === undefined ? check() : reject(err)));
+      };
+      check();
     });
   }
 

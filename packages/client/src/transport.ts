@@ -14,7 +14,7 @@ import {
 import type { ClientEvents } from "./client-events.js";
 import type { Endpoint } from "./endpoint.js";
 import type { EndpointPool } from "./endpoint-pool.js";
-import { KeywayError } from "./errors.js";
+import { KeywayError, type KeywayErrorReason } from "./errors.js";
 
 /** A gRPC method as the generated service definitions describe it. */
 export interface UnaryMethod<Req, Res> {
@@ -97,6 +97,7 @@ export class Transport {
     checkContext(ctx);
     const first = this.endpointFor(target, undefined);
     try {
+      await this.connect(first, ctx);
       return await this.withAuth(first, method, request, ctx);
     } catch (err) {
       if (!this.retryable(err, ctx) || this.settings.retries === 0) throw err;
@@ -107,6 +108,7 @@ export class Transport {
       if (failed.size >= this.pool.all().length) failed.clear();
       const endpoint = this.endpointFor(target, failed);
       try {
+        await this.connect(endpoint, ctx);
         return await this.withAuth(endpoint, method, request, ctx);
       } catch (err) {
         failed.add(endpoint);
@@ -144,20 +146,33 @@ export class Transport {
     for (;;) {
       checkContext(ctx);
       const endpoint = this.endpointFor(target, tried);
-      if (!endpoint.isReady()) {
-        try {
-          await endpoint.waitReady(earliest(ctx.deadline, Date.now() + this.settings.connectTimeoutMs));
-        } catch (err) {
-          if (pastDeadline(ctx)) throw timeoutError();
-          // Nothing was sent: moving to another endpoint cannot apply the write twice.
-          endpoint.markDown(err);
-          tried ??= new Set();
-          tried.add(endpoint);
-          if (target !== undefined || tried.size >= this.pool.all().length) throw unavailable(endpoint, err);
-          continue;
-        }
+      try {
+        await this.connect(endpoint, ctx);
+      } catch (err) {
+        // Nothing was sent: moving to another endpoint cannot apply the write twice.
+        tried ??= new Set();
+        tried.add(endpoint);
+        if (target !== undefined || tried.size >= this.pool.all().length || !this.retryable(err, ctx))
+          throw err;
+        continue;
       }
       return this.withAuth(endpoint, method, request, ctx);
+    }
+  }
+
+  /**
+   * Waits (at most `connectTimeoutMs`) for a connection to the endpoint before a call is sent, so
+   * an unreachable or black-holed member costs one connect timeout instead of a TCP timeout, and
+   * a write knows nothing was sent when it fails here.
+   */
+  private async connect(endpoint: Endpoint, ctx: CallContext): Promise<void> {
+    if (endpoint.isReady()) return;
+    try {
+      await endpoint.waitReady(earliest(ctx.deadline, Date.now() + this.settings.connectTimeoutMs));
+    } catch (err) {
+      if (pastDeadline(ctx)) throw timeoutError();
+      endpoint.markDown(err);
+      throw unavailable(endpoint, err);
     }
   }
 
@@ -197,6 +212,8 @@ export class Transport {
     token: string | undefined,
   ): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
+      // The signal may have fired while we waited for a connection or a token.
+      if (ctx.signal?.aborted === true) return reject(abortedError(ctx.signal));
       const metadata = new Metadata();
       if (token !== undefined) metadata.set("token", token);
       const signal = ctx.signal;
@@ -227,7 +244,9 @@ export class Transport {
   classify(err: unknown, endpoint: Endpoint, ctx: CallContext): KeywayError {
     if (ctx.signal?.aborted === true) return abortedError(ctx.signal);
     const error = KeywayError.from(err);
-    if (error.code === status.DEADLINE_EXCEEDED && pastDeadline(ctx)) return timeoutError();
+    // Past the caller's deadline, a failure that is not one of etcd's own errors is the deadline
+    // (etcd may answer it as Unknown "context deadline exceeded" instead of DEADLINE_EXCEEDED).
+    if (pastDeadline(ctx) && TRANSPORT_REASONS.has(error.reason)) return timeoutError();
     if (error.reason === "unavailable") endpoint.markDown(error);
     return error;
   }
@@ -271,6 +290,13 @@ export class Transport {
     return response.token;
   }
 }
+
+const TRANSPORT_REASONS: ReadonlySet<KeywayErrorReason> = new Set([
+  "unknown",
+  "timeout",
+  "unavailable",
+  "aborted",
+]);
 
 function pastDeadline(ctx: CallContext): boolean {
   return ctx.deadline !== undefined && Date.now() >= ctx.deadline;

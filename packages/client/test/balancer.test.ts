@@ -99,4 +99,20 @@ describe("balancer", () => {
       dead.setDown(false);
     }
   });
+
+  it("leaves a black-holed endpoint after one connect timeout, for reads and writes", async () => {
+    const hole = proxies[0] as TcpProxy;
+    hole.setBlackhole(true);
+    try {
+      await using client = new KeywayClient({ endpoints: proxies.map((p) => p.url), connectTimeoutMs: 500 });
+      const started = Date.now();
+      expect((await client.get("balance"))?.text()).toBe("x");
+      await client.put("hole/k", "v");
+      for (let i = 0; i < 6; i++) await client.get("balance");
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect((await client.get("hole/k"))?.version).toBe(1n);
+    } finally {
+      hole.setBlackhole(false);
+    }
+  });
 });

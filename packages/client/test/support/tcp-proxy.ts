@@ -12,6 +12,11 @@ export interface TcpProxy {
   cut(): void;
   /** While true, new connections are refused and open ones cut. */
   setDown(down: boolean): void;
+  /**
+   * While true, open connections are cut and new ones are accepted but never answered, like a
+   * partitioned host: the client's TCP connect succeeds and then nothing happens.
+   */
+  setBlackhole(on: boolean): void;
   /** Delays each chunk from the server to the client by `ms`. */
   setDelay(ms: number): void;
   /** Connections accepted so far. */
@@ -25,9 +30,17 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let delayMs = 0;
   let down = false;
+  let blackhole = false;
   let connections = 0;
   const server: Server = createServer((client) => {
     if (down) return void client.destroy();
+    if (blackhole) {
+      sockets.add(client);
+      client.on("close", () => sockets.delete(client));
+      client.on("error", () => undefined);
+      client.resume();
+      return;
+    }
     connections++;
     const upstream = connect(Number(port), hostname);
     for (const s of [client, upstream]) {
@@ -54,6 +67,10 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     setDown(value) {
       down = value;
       if (down) cut();
+    },
+    setBlackhole(on) {
+      blackhole = on;
+      if (on) cut();
     },
     setDelay(ms) {
       delayMs = ms;
