@@ -34,20 +34,24 @@ export function describeEntry(e: Entry): string {
   return `${e.term}/${e.index} EntryNormal ${describeBytes(e.data)}`;
 }
 
+/** `Voters:[1 2 3] Learners:[4]`. */
 export function describeConfState(cs: ConfState): string {
   const learners = cs.learners.length > 0 ? ` Learners:[${cs.learners.join(" ")}]` : "";
   return `Voters:[${cs.voters.join(" ")}]${learners}`;
 }
 
+/** `Index:i Term:t ConfState:...` of a snapshot's metadata. */
 export function describeSnapshot(s: Snapshot): string {
   const m = s.metadata;
   return `Index:${m.index} Term:${m.term} ConfState:${describeConfState(m.confState)}`;
 }
 
+/** `Term:t Vote:v Commit:c`. */
 export function describeHardState(hs: HardState): string {
   return `Term:${hs.term} Vote:${hs.vote} Commit:${hs.commit}`;
 }
 
+/** `Lead:l State:StateLeader`. */
 export function describeSoftState(ss: SoftState): string {
   return `Lead:${ss.lead} State:${ROLE_NAMES[ss.role]}`;
 }

@@ -14,8 +14,9 @@ import { SimNode } from "./node.js";
 
 /** Time units per member tick (a message takes 1-3 units: a round trip is about one tick). */
 const UNITS_PER_TICK = 4;
-/** Liveness bounds, in ticks: electing a stable leader once faults stop, and committing a proposal. */
+/** Liveness bound, in ticks: electing a settled leader once faults stop. */
 export const LIVENESS_ELECTION_TICKS = 150;
+/** Liveness bound, in ticks: committing a proposal, and a member catching up with the leader. */
 export const LIVENESS_COMMIT_TICKS = 30;
 const LIVENESS_PROPOSALS = 20;
 /** A client retries a proposal that did not commit after this many ticks. */
