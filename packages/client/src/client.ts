@@ -39,7 +39,10 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** Deadline of calls that give no `timeoutMs`. Default: none. */
   defaultTimeoutMs?: number;
-  /** How long a write waits for a connection to one endpoint before trying the next. Default 3000. */
+  /**
+   * How long a call waits for a connection to one endpoint before trying the next (refused
+   * connections fail at once; this bounds a black-holed member). Default 3000.
+   */
   connectTimeoutMs?: number;
   /** Retries of safe calls on UNAVAILABLE (exponential backoff with jitter). */
   retry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
