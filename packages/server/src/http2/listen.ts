@@ -1,4 +1,5 @@
-import { createServer, type Socket } from "node:net";
+import { lookup } from "node:dns/promises";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import type { ConnectionInjector } from "@grpc/grpc-js";
 import type { AuthorityRepairerOptions } from "./authority-repairer.js";
 import { Http2InputError } from "./errors.js";
@@ -28,10 +29,11 @@ export interface RepairedListener extends AsyncDisposable {
 }
 
 /**
- * Listens on `host:port` (port 0 picks a free one; an IPv6 host may come bracketed, as in URLs)
- * and injects every accepted connection into `injector` (from
+ * Listens on `host:port` and injects every accepted connection into `injector` (from
  * `server.createConnectionInjector(credentials)`) through a stream that repairs `:authority`
- * (see {@link authorityRepairingStream}). The repairer's limits must match the grpc-js server's
+ * (see {@link authorityRepairingStream}). Like grpc-js's `bindAsync`, a host name is listened on
+ * at every address it resolves to, all on one port (port 0: the first address picks it); an IPv6
+ * host may come bracketed, as in URLs. The repairer's limits must match the grpc-js server's
  * HTTP/2 settings; the defaults do.
  */
 export async function listenRepaired(
@@ -42,8 +44,7 @@ export async function listenRepaired(
 ): Promise<RepairedListener> {
   const onError = options.onError ?? (() => {});
   const sockets = new Set<Socket>();
-  // Nagle off: gRPC messages are small and latency-bound.
-  const server = createServer({ noDelay: true }, (socket) => {
+  const accept = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     const stream = authorityRepairingStream(socket, options);
@@ -51,32 +52,51 @@ export async function listenRepaired(
       if (error instanceof Http2InputError) onError(error);
     });
     injector.injectConnection(stream);
-  });
-  // A URL's hostname keeps IPv6 brackets ("[::1]"); the socket API wants them off.
-  const bareHost = host.replace(/^\[(.*)\]$/, "$1");
+  };
+  const addresses = await lookup(host.replace(/^\[(.*)\]$/, "$1"), { all: true });
+  const servers: Server[] = [];
+  let boundPort = port;
+  try {
+    for (const { address } of addresses) {
+      const server = await bind(address, boundPort, accept, onError);
+      servers.push(server);
+      boundPort = (server.address() as AddressInfo).port;
+    }
+  } catch (error) {
+    for (const server of servers) server.close();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 0) => {
+    closing ??= (async () => {
+      const cut = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      // Each callback runs once its listener is closed and every connection it accepted has ended.
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      clearTimeout(cut);
+    })();
+    return closing;
+  };
+  return { port: boundPort, close, [Symbol.asyncDispose]: () => close() };
+}
+
+/** One TCP listener; after it is bound, its errors (failed accepts) go to `onError`. */
+async function bind(
+  address: string,
+  port: number,
+  accept: (socket: Socket) => void,
+  onError: (error: Error) => void,
+): Promise<Server> {
+  // Nagle off: gRPC messages are small and latency-bound.
+  const server = createServer({ noDelay: true }, accept);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, bareHost, () => {
+    server.listen(port, address, () => {
       server.off("error", reject);
       server.on("error", onError);
       resolve();
     });
   });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error(`${host}:${port}: not a TCP listener`);
-  let closing: Promise<void> | undefined;
-  const close = (graceMs = 0) => {
-    closing ??= new Promise<void>((resolve) => {
-      const cut = setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
-      }, graceMs);
-      // The callback runs once the listener is closed and every connection has ended.
-      server.close(() => {
-        clearTimeout(cut);
-        resolve();
-      });
-    });
-    return closing;
-  };
-  return { port: address.port, close, [Symbol.asyncDispose]: () => close() };
+  return server;
 }

@@ -1,3 +1,4 @@
+import { lookup } from "node:dns/promises";
 import { connect } from "node:net";
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
@@ -57,6 +58,21 @@ describe("grpc-js client -> authority repair -> grpc-js server", () => {
       client.close();
     }
     expect(server.authorities).toEqual([address]);
+  });
+
+  it("listens on every address a host name resolves to", async () => {
+    await using server = await startStatusServer("localhost");
+    const addresses = await lookup("localhost", { all: true });
+    for (const { address, family } of addresses) {
+      const target = family === 6 ? `[${address}]:${server.port}` : `${address}:${server.port}`;
+      const client = new etcdserverpb.MaintenanceClient(target, credentials.createInsecure());
+      try {
+        expect(await call(client.status.bind(client), {})).toEqual(STATUS);
+      } finally {
+        client.close();
+      }
+    }
+    expect(server.authorities).toHaveLength(addresses.length);
   });
 
   it("destroys a connection that sends bad HPACK and keeps serving others", async () => {
