@@ -25,7 +25,10 @@ export interface AuthorityRepairerOptions extends HpackDecoderOptions {
    * Default 16384 (the HTTP/2 default, which grpc-js keeps).
    */
   maxFrameBytes?: number;
-  /** Largest header block (all fragments of one HEADERS + CONTINUATION run) buffered, in octets. Default 256 KiB. */
+  /**
+   * Largest header block (all fragments of one HEADERS + CONTINUATION run) buffered, in octets.
+   * Default 256 KiB.
+   */
   maxHeaderBlockBytes?: number;
 }
 

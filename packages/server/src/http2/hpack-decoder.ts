@@ -23,7 +23,10 @@ export interface HpackDecoderOptions {
    * client's encoder may use. Default 4096 (the HTTP/2 default, which grpc-js keeps).
    */
   maxTableBytes?: number;
-  /** Largest decoded header list accepted, in RFC 7541 octets (name + value + 32 per field). Default 1 MiB. */
+  /**
+   * Largest decoded header list accepted, in RFC 7541 octets (name + value + 32 per field).
+   * Default 1 MiB.
+   */
   maxHeaderListBytes?: number;
 }
 

@@ -1,5 +1,6 @@
 // Measures what the authority repair costs (run `pnpm exec tsc -b` first):
-//   node packages/server/test/http2/bench.mjs [seconds=3] [concurrency=32] [rounds=3] (rounds=0: the rewriter alone)
+//   node packages/server/test/http2/bench.mjs [seconds=3] [concurrency=32] [rounds=3]
+// (rounds=0: the rewriter alone).
 // Part 1 feeds a recorded-style client byte stream to the rewriter alone (one thread, no I/O).
 // Part 2 serves unary echo calls from a client in a child process through: grpc-js's own listener,
 // a plain pass-through Duplex (the cost of handing Node's HTTP/2 a JS stream), and the repairing
@@ -41,8 +42,8 @@ async function main() {
       const best = results[i].reduce((a, b) => (b.callsPerSecond > a.callsPerSecond ? b : a));
       const median = results[i].map((r) => r.callsPerSecond).sort((a, b) => a - b)[Math.floor(rounds / 2)];
       console.log(
-        `${name.padEnd(36)} ${String(size).padStart(6)} B: best ${best.callsPerSecond.toFixed(0).padStart(6)} calls/s ` +
-          `(p50 ${best.p50Ms.toFixed(2)} ms, p99 ${best.p99Ms.toFixed(2)} ms), median ${median.toFixed(0)} calls/s`,
+        `${name.padEnd(36)} ${String(size).padStart(6)} B: ` +
+          `best ${best.callsPerSecond.toFixed(0).padStart(6)} calls/s (p50 ${best.p50Ms.toFixed(2)} ms, p99 ${best.p99Ms.toFixed(2)} ms), median ${median.toFixed(0)} calls/s`,
       );
     }
   }
@@ -91,7 +92,8 @@ function micro(authority, indexing) {
     best = Math.min(best, Number(process.hrtime.bigint() - t));
   }
   console.log(
-    `rewriter, ${indexing ? "grpc-go encoding" : "all literals"}, :authority ${authority}: ${(best / requests).toFixed(0)} ns/request, ` +
+    `rewriter, ${indexing ? "grpc-go encoding" : "all literals"}, :authority ${authority}: ` +
+      `${(best / requests).toFixed(0)} ns/request, ` +
       `${((input.length / best) * 1e3).toFixed(0)} MB/s (${(input.length / 2 ** 20).toFixed(1)} MiB input)`,
   );
 }

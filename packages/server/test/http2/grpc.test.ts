@@ -20,7 +20,7 @@ function call<T>(method: Unary<T>, request: T, metadata = new Metadata()): Promi
 }
 
 describe("grpc-js client -> authority repair -> grpc-js server", () => {
-  it("serves calls whose :authority carries a scheme, on one connection, with big headers and messages", async () => {
+  it("serves calls with a scheme in :authority on one connection, big headers and messages", async () => {
     await using server = await startStatusServer();
     const authority = `http://127.0.0.1:${server.port}`;
     const options = { "grpc.default_authority": authority, "grpc.max_receive_message_length": -1 };
@@ -101,7 +101,7 @@ describe("grpc-js client -> authority repair -> grpc-js server", () => {
     }
   });
 
-  it("close(grace) stops accepting and resolves once a graceful grpc-js shutdown has ended the connections", async () => {
+  it("close(grace) stops accepting, ends once a grpc-js shutdown ends the connections", async () => {
     await using server = await startStatusServer();
     const client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
     try {

@@ -134,7 +134,8 @@ describe("AuthorityRepairer", () => {
       literalIndexed(58, "grpc-go/1.26"),
     ]);
     const bad = Buffer.concat([indexed(3), literalIndexed(1, "http://127.0.0.1:1"), indexed(63)]);
-    // After `bad`: 62 = http://127.0.0.1:1, 63 = user-agent, 64 = 127.0.0.1:1 — indices the server never had.
+    // After `bad`: 62 = http://127.0.0.1:1, 63 = user-agent, 64 = 127.0.0.1:1, indices the
+    // server never had.
     const later = Buffer.concat([Buffer.from([0x3f, 0xe1, 0x1f]), indexed(62), indexed(64), indexed(63)]);
     const input = Buffer.concat([
       CONNECTION_PREFACE,

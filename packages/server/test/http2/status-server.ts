@@ -10,7 +10,10 @@ import {
 import { etcdserverpb } from "@keyway/api";
 import { listenRepaired, type RepairedListener } from "../../src/http2/index.js";
 
-/** A grpc-js server answering etcd's Maintenance Status and HashKV, and an echo, behind the authority repair, on loopback. */
+/**
+ * A grpc-js server answering etcd's Maintenance Status and HashKV, and an echo, behind the
+ * authority repair, on loopback.
+ */
 export interface StatusServer extends AsyncDisposable {
   port: number;
   /** The `:authority` of every call, as grpc-js saw it. */
