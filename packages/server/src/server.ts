@@ -4,6 +4,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health } from "@keyway/api";
 import { StateMachine } from "./apply/index.js";
 import { GRPC_OVERHEAD_BYTES, type ServerConfig } from "./config.js";
+import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
 import { Checkpointer } from "./proposal/checkpoint.js";
 import { Proposer } from "./proposal/proposer.js";
@@ -14,7 +15,7 @@ import { healthService } from "./rpc/health.js";
 import { kvService } from "./rpc/kv.js";
 import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
-import { listenAddress } from "./url.js";
+import { parseListenUrl } from "./url.js";
 import { Wal } from "./wal/index.js";
 
 /** How long shutdown waits for in-flight calls before cutting them off. */
@@ -26,6 +27,7 @@ export class KeywayServer implements AsyncDisposable {
 
   private constructor(
     private readonly grpc: Server,
+    private readonly listeners: RepairedListener[],
     private readonly proposer: Proposer,
     private readonly checkpointer: Checkpointer,
     private readonly wal: Wal,
@@ -112,18 +114,18 @@ export class KeywayServer implements AsyncDisposable {
     );
     grpc.addService(strictDecoding(health.HealthService), healthService());
 
-    const boundAddresses: string[] = [];
-    for (const url of config.listenClientUrls) {
-      const address = listenAddress(url);
-      const port = await new Promise<number>((resolve, reject) =>
-        grpc.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
-          error ? reject(error) : resolve(bound),
-        ),
-      );
-      boundAddresses.push(address.replace(/:\d+$/, `:${port}`));
-    }
+    const { listeners, boundAddresses } = await listenAll(grpc, config);
     logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
-    return new KeywayServer(grpc, proposer, checkpointer, wal, stateMachine, config, boundAddresses);
+    return new KeywayServer(
+      grpc,
+      listeners,
+      proposer,
+      checkpointer,
+      wal,
+      stateMachine,
+      config,
+      boundAddresses,
+    );
   }
 
   /**
@@ -140,6 +142,7 @@ export class KeywayServer implements AsyncDisposable {
   }
 
   private async shutdown(): Promise<void> {
+    const listenersClosed = Promise.all(this.listeners.map((listener) => listener.close(SHUTDOWN_GRACE_MS)));
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.grpc.forceShutdown();
@@ -150,6 +153,7 @@ export class KeywayServer implements AsyncDisposable {
         resolve();
       });
     });
+    await listenersClosed;
     await this.proposer.drain();
     await this.checkpointer.idle();
     await this.wal.close();
@@ -157,4 +161,33 @@ export class KeywayServer implements AsyncDisposable {
     await this.stateMachine.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/**
+ * Listens on every client URL. The server owns the TCP listeners and hands connections to grpc-js
+ * through streams that repair the `:authority` grpc-go sends for etcdctl's per-endpoint calls
+ * (see http2/index.ts). If one bind fails, those already open are closed.
+ */
+async function listenAll(
+  grpc: Server,
+  config: ServerConfig,
+): Promise<{ listeners: RepairedListener[]; boundAddresses: string[] }> {
+  const listeners: RepairedListener[] = [];
+  const boundAddresses: string[] = [];
+  try {
+    for (const url of config.listenClientUrls) {
+      const { hostname, port } = parseListenUrl(url);
+      const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+      listeners.push(
+        await listenRepaired(injector, hostname, port, {
+          onError: (err) => config.logger.warn({ err }, "client connection cut"),
+        }),
+      );
+      boundAddresses.push(`${hostname}:${listeners.at(-1)?.port}`);
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    throw error;
+  }
+  return { listeners, boundAddresses };
 }

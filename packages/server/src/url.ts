@@ -1,8 +1,14 @@
+/** Where a listen URL says to listen. `hostname` keeps IPv6 brackets, as URLs spell it. */
+export interface ListenTarget {
+  hostname: string;
+  port: number;
+}
+
 /**
- * The host:port a listen URL names. Only plain `http://` is served for now (no TLS); etcd's
+ * Parses a client listen URL. Only plain `http://` is served for now (no TLS); etcd's
  * `unix://` and `https://` forms are refused with a clear message instead of being misread.
  */
-export function listenAddress(url: string): string {
+export function parseListenUrl(url: string): ListenTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -13,5 +19,5 @@ export function listenAddress(url: string): string {
     throw new Error(`listen URL ${url}: only http:// is supported`);
   }
   if (parsed.port === "") throw new Error(`listen URL ${url} has no port`);
-  return `${parsed.hostname}:${parsed.port}`;
+  return { hostname: parsed.hostname, port: Number(parsed.port) };
 }
