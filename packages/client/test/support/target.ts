@@ -1,7 +1,6 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { startEtcdCluster } from "../../../../test/support/etcd-process.js";
+import { startKeyway } from "../../../../test/support/keyway-process.js";
 
 /** A server the client suite runs against. */
 export interface Target {
@@ -18,21 +17,12 @@ export interface TargetOptions {
   etcdArgs?: string[];
 }
 
-const keywayFixture = fileURLToPath(new URL("../../../../test/support/keyway-process.ts", import.meta.url));
-
 /**
  * The one fixture of the client suite: starts a single-member server on loopback (real etcd 3.4
- * from Debian, or Keyway through the lead's `test/support/keyway-process.ts`).
+ * from Debian, or a Keyway member process from `test/support/keyway-process.ts`).
  */
 export async function startTarget(options: TargetOptions = {}): Promise<Target> {
-  if (TARGET_NAME === "keyway") {
-    if (!existsSync(keywayFixture))
-      throw new Error("KEYWAY_TEST_TARGET=keyway: test/support/keyway-process.ts is not available yet");
-    const fixture = (await import(/* @vite-ignore */ keywayFixture)) as {
-      startKeyway(): Promise<Target>;
-    };
-    return fixture.startKeyway();
-  }
+  if (TARGET_NAME === "keyway") return startKeyway();
   if (TARGET_NAME !== "etcd")
     throw new Error(`unknown KEYWAY_TEST_TARGET ${TARGET_NAME}: use etcd or keyway`);
   const cluster = await startEtcdCluster(
