@@ -47,22 +47,40 @@ export interface EtcdCluster extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-interface ClusterOptions {
+/** TLS of etcd's client URLs (peer URLs stay plain http). Paths of PEM files. */
+export interface EtcdTlsOptions {
+  /** Server certificate (`--cert-file`). */
+  certFile: string;
+  /** Its private key (`--key-file`). */
+  keyFile: string;
+  /** CA that signs client certificates (`--trusted-ca-file`); also what etcdctl trusts. */
+  trustedCaFile?: string;
+  /** Require a client certificate signed by `trustedCaFile` (`--client-cert-auth`). */
+  clientCertAuth?: boolean;
+}
+
+/** Options of {@link startEtcdCluster}. */
+export interface ClusterOptions {
+  /** Members; default 1. */
   size?: number;
   /** Extra etcd flags for every member. */
   extraArgs?: string[];
+  /** Serve clients over https:// with these certificates; default plain http://. */
+  tls?: EtcdTlsOptions;
 }
 
 /** Starts a real etcd cluster (default: one member) and waits until every member is healthy. */
 export async function startEtcdCluster(options: ClusterOptions = {}): Promise<EtcdCluster> {
   const size = options.size ?? 1;
+  const tls = options.tls;
+  const scheme = tls === undefined ? "http" : "https";
   const root = mkdtempSync(join(tmpdir(), "keyway-etcd-"));
   const members: EtcdMember[] = [];
   for (let i = 0; i < size; i++) {
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     members.push({
       name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${clientPort}`,
+      clientUrl: `${scheme}://127.0.0.1:${clientPort}`,
       peerUrl: `http://127.0.0.1:${peerPort}`,
       dataDir: join(root, `m${i}`),
       process: undefined,
@@ -83,13 +101,15 @@ export async function startEtcdCluster(options: ClusterOptions = {}): Promise<Et
       "--logger=zap",
       "--log-outputs=stderr",
       "--log-level=error",
+      ...tlsArgs(tls),
       ...(options.extraArgs ?? []),
     ];
     m.process = spawn(ETCD_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
     m.process.stderr?.resume();
   };
   members.forEach(launch);
-  await Promise.all(members.map((m) => waitHealthy(m.clientUrl)));
+  const health = tls === undefined ? undefined : etcdctlTls(tls);
+  await Promise.all(members.map((m) => waitHealthy(m.clientUrl, undefined, health)));
 
   const cluster: EtcdCluster = {
     members,
@@ -104,7 +124,7 @@ export async function startEtcdCluster(options: ClusterOptions = {}): Promise<Et
       const m = members[index];
       if (m === undefined || m.process !== undefined) return;
       launch(m);
-      await waitHealthy(m.clientUrl);
+      await waitHealthy(m.clientUrl, undefined, health);
     },
     async close() {
       await Promise.all(
@@ -122,6 +142,27 @@ export async function startEtcdCluster(options: ClusterOptions = {}): Promise<Et
   return cluster;
 }
 
+function tlsArgs(tls: EtcdTlsOptions | undefined): string[] {
+  if (tls === undefined) return [];
+  return [
+    `--cert-file=${tls.certFile}`,
+    `--key-file=${tls.keyFile}`,
+    ...(tls.trustedCaFile === undefined ? [] : [`--trusted-ca-file=${tls.trustedCaFile}`]),
+    ...(tls.clientCertAuth === true ? ["--client-cert-auth"] : []),
+  ];
+}
+
+/**
+ * How etcdctl reaches a TLS member: it trusts `trustedCaFile` and, under client-cert-auth, shows
+ * the server certificate, which is also valid for client auth (see test/support/certs.ts).
+ */
+function etcdctlTls(tls: EtcdTlsOptions): EtcdctlTls {
+  return {
+    ...(tls.trustedCaFile === undefined ? {} : { caFile: tls.trustedCaFile }),
+    ...(tls.clientCertAuth === true ? { certFile: tls.certFile, keyFile: tls.keyFile } : {}),
+  };
+}
+
 /** Sends a signal to a process this test started and waits for it to exit. */
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -132,11 +173,25 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): 
   clearTimeout(timer);
 }
 
-/** Polls etcdctl's endpoint health (also works against Keyway) until it succeeds. */
-export async function waitHealthy(endpoint: string, timeoutMs = 20_000): Promise<void> {
+/**
+ * Files etcdctl needs for an https:// endpoint (`--cacert`, `--cert`, `--key`); without `caFile`
+ * it skips verifying the server certificate.
+ */
+export interface EtcdctlTls {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * Polls etcdctl's endpoint health (also works against Keyway) until it succeeds; `tls` gives
+ * etcdctl the CA and client certificate of an https:// endpoint.
+ */
+export async function waitHealthy(endpoint: string, timeoutMs = 20_000, tls?: EtcdctlTls): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const args = [`--endpoints=${endpoint}`, "--dial-timeout=1s", ...etcdctlTlsArgs(tls), "endpoint", "health"];
   for (;;) {
-    const r = spawnSync(ETCDCTL_BIN, [`--endpoints=${endpoint}`, "--dial-timeout=1s", "endpoint", "health"], {
+    const r = spawnSync(ETCDCTL_BIN, args, {
       env: { ...process.env, ETCDCTL_API: "3" },
       encoding: "utf8",
     });
@@ -144,4 +199,16 @@ export async function waitHealthy(endpoint: string, timeoutMs = 20_000): Promise
     if (Date.now() > deadline) throw new Error(`endpoint ${endpoint} not healthy: ${r.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+function etcdctlTlsArgs(tls: EtcdctlTls | undefined): string[] {
+  if (tls === undefined) return [];
+  return [
+    // Without a CA the probe only asks whether the member answers; the tests check verification.
+    ...(tls.caFile === undefined
+      ? ["--insecure-transport=false", "--insecure-skip-tls-verify"]
+      : [`--cacert=${tls.caFile}`]),
+    ...(tls.certFile === undefined ? [] : [`--cert=${tls.certFile}`]),
+    ...(tls.keyFile === undefined ? [] : [`--key=${tls.keyFile}`]),
+  ];
 }
