@@ -53,7 +53,10 @@ export interface EtcdTlsOptions {
   certFile: string;
   /** Its private key (`--key-file`). */
   keyFile: string;
-  /** CA that signs client certificates (`--trusted-ca-file`); also what etcdctl trusts. */
+  /**
+   * CA that signs client certificates (`--trusted-ca-file`); also what etcdctl trusts. etcd 3.4
+   * then requires a client certificate even without `clientCertAuth`.
+   */
   trustedCaFile?: string;
   /** Require a client certificate signed by `trustedCaFile` (`--client-cert-auth`). */
   clientCertAuth?: boolean;
@@ -153,13 +156,16 @@ function tlsArgs(tls: EtcdTlsOptions | undefined): string[] {
 }
 
 /**
- * How etcdctl reaches a TLS member: it trusts `trustedCaFile` and, under client-cert-auth, shows
- * the server certificate, which is also valid for client auth (see test/support/certs.ts).
+ * How etcdctl reaches a TLS member: it trusts `trustedCaFile` and, when the member asks for client
+ * certificates, shows the server certificate, which is also valid for client auth (see
+ * test/support/certs.ts). etcd 3.4 requires client certificates as soon as it has a trusted CA,
+ * with or without `--client-cert-auth`.
  */
 function etcdctlTls(tls: EtcdTlsOptions): EtcdctlTls {
+  const asksForCert = tls.trustedCaFile !== undefined || tls.clientCertAuth === true;
   return {
     ...(tls.trustedCaFile === undefined ? {} : { caFile: tls.trustedCaFile }),
-    ...(tls.clientCertAuth === true ? { certFile: tls.certFile, keyFile: tls.keyFile } : {}),
+    ...(asksForCert ? { certFile: tls.certFile, keyFile: tls.keyFile } : {}),
   };
 }
 

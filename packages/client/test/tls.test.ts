@@ -32,6 +32,8 @@ const FAIL_FAST_MS = 1_000;
 /** The `timeoutMs` given to reads that cannot connect, and the slack allowed past it. */
 const READ_TIMEOUT_MS = 800;
 const SLACK_MS = 700;
+/** Per test: a watch that never delivers fails here instead of at vitest's one-minute default. */
+const TEST_TIMEOUT_MS = 10_000;
 
 /** Put, get and a watch event through `client`, under a key prefix of its own. */
 async function expectKvAndWatch(client: KeywayClient, prefix: string): Promise<void> {
@@ -73,7 +75,7 @@ async function expectAbsent(endpoints: string[], tls: TlsOptions, key: string): 
   expect(await client.get(key)).toBeUndefined();
 }
 
-describe("TLS against etcd 3.4 (https:// client URLs)", () => {
+describe("TLS against etcd 3.4 (https:// client URLs)", { timeout: TEST_TIMEOUT_MS }, () => {
   it("a client trusting the CA does put, get and watch", async () => {
     await using client = new KeywayClient({ endpoints: tlsEtcd.endpoints, tls: { ca: certs.ca.cert } });
     await expectKvAndWatch(client, "tls");
@@ -98,7 +100,7 @@ describe("TLS against etcd 3.4 (https:// client URLs)", () => {
   });
 });
 
-describe("mutual TLS against etcd 3.4 (--client-cert-auth)", () => {
+describe("mutual TLS against etcd 3.4 (--client-cert-auth)", { timeout: TEST_TIMEOUT_MS }, () => {
   const trusted = (): TlsOptions => ({ ca: certs.ca.cert, cert: certs.client.cert, key: certs.client.key });
 
   it("a client with a certificate signed by the trusted CA does put, get and watch", async () => {
