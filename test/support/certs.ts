@@ -19,7 +19,7 @@ export interface CertificatePair {
 export interface TestCertificates extends Disposable {
   /** The directory holding every generated file; removed by `remove()`. */
   readonly dir: string;
-  /** The self-signed CA (`caFile` is its certificate, for `--trusted-ca-file` and `--cacert`). */
+  /** The self-signed CA (its `certFile` is what `--trusted-ca-file` and `--cacert` take). */
   readonly ca: CertificatePair;
   /** For 127.0.0.1 and localhost (IP and DNS subject alternative names); serverAuth and clientAuth. */
   readonly server: CertificatePair;
@@ -42,7 +42,8 @@ export function generateCertificates(): TestCertificates {
     const ca = selfSignedCa(dir);
     const server = signedLeaf(dir, ca, "server", [
       "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      // etcd's own gRPC gateway dials the server with the server certificate as its client certificate.
+      // clientAuth too: etcd's gRPC gateway and the fixture's etcdctl health probe present this
+      // certificate as their client certificate to a member that requires one.
       "extendedKeyUsage=serverAuth,clientAuth",
     ]);
     const client = signedLeaf(dir, ca, "client", ["extendedKeyUsage=clientAuth"]);
