@@ -4,15 +4,25 @@
 // silently skips a known field sent with the wrong wire type).
 import { readFileSync, writeFileSync } from "node:fs";
 import { fromBinary } from "@bufbuild/protobuf";
-import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorSetSchema,
+} from "@bufbuild/protobuf/wkt";
 
 const [descriptorFile, outFile] = process.argv.slice(2);
 const set = fromBinary(FileDescriptorSetSchema, readFileSync(descriptorFile));
 const T = FieldDescriptorProto_Type;
 const wireOf = {
-  [T.DOUBLE]: 1, [T.FIXED64]: 1, [T.SFIXED64]: 1,
-  [T.FLOAT]: 5, [T.FIXED32]: 5, [T.SFIXED32]: 5,
-  [T.STRING]: 2, [T.BYTES]: 2, [T.MESSAGE]: 2,
+  [T.DOUBLE]: 1,
+  [T.FIXED64]: 1,
+  [T.SFIXED64]: 1,
+  [T.FLOAT]: 5,
+  [T.FIXED32]: 5,
+  [T.SFIXED32]: 5,
+  [T.STRING]: 2,
+  [T.BYTES]: 2,
+  [T.MESSAGE]: 2,
 };
 const messages = {};
 const methods = {};
