@@ -20,9 +20,12 @@ describe("keyway serve", () => {
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
   });
 
-  it("SIGTERM during writes: in-flight writes finish, exit 0, data kept across restart", async () => {
+  it("SIGTERM during writes: in-flight writes finish, exit 0; data and ids kept across restart, term bumped", async () => {
     const member = await startKeywayProcess({ dataDir: undefined });
     started.push(member);
+    const header = (endpoint: string) =>
+      JSON.parse(etcdctl(endpoint, ["endpoint", "status", "-w", "json"]).stdout)[0].Status.header;
+    const before = header(member.endpoint);
     const clients = rawClients(member.endpoint);
     const acked: string[] = [];
     const writes = Array.from({ length: 200 }, (_, i) =>
@@ -46,6 +49,9 @@ describe("keyway serve", () => {
     started.push(again);
     for (const key of acked)
       expect(etcdctl(again.endpoint, ["get", key, "--print-value-only"]).stdout).toBe("v\n");
+    const after = header(again.endpoint);
+    expect([after.member_id, after.cluster_id]).toEqual([before.member_id, before.cluster_id]);
+    expect(after.raft_term).toBe(before.raft_term + 1);
   });
 
   it("refuses a bad listen URL with a clear error and a non-zero exit", async () => {
