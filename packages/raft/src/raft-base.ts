@@ -6,6 +6,7 @@
 import type { ResolvedConfig } from "./config.js";
 import { RaftLog } from "./log.js";
 import type { RaftLogger } from "./logger.js";
+import { message } from "./message.js";
 import { ReadOnly } from "./read-only.js";
 import { ProgressTracker } from "./tracker.js";
 import type {
@@ -118,18 +119,12 @@ export class RaftBase {
       m.type === "MsgPreVoteResp";
     const isRequest = m.type === "MsgVote" || m.type === "MsgPreVote";
     if (isRequest) assert(m.term !== undefined && m.term !== 0, `term should be set when sending ${m.type}`);
-    const msg: Message = {
-      logTerm: 0,
-      index: 0,
-      entries: [],
-      commit: 0,
-      reject: false,
-      rejectHint: 0,
+    const msg = message({
       ...m,
       // Forwarded requests keep their origin (a transfer's transferee); everything else is from us.
       from: m.from === undefined || m.from === NONE ? this.id : m.from,
       term: needsTerm && !isVoteish ? this.term : (m.term ?? 0),
-    };
+    });
     this.msgs.push(msg);
   }
 

@@ -4,6 +4,7 @@
  */
 import type { RaftConfig } from "./config.js";
 import { resolveConfig } from "./config.js";
+import { message } from "./message.js";
 import { RaftBase } from "./raft-base.js";
 import { maybeCommit, maybeSendAppend } from "./replication.js";
 import { stepCandidate, stepFollower } from "./step-follower.js";
@@ -204,16 +205,5 @@ export class Raft extends RaftBase {
 }
 
 function localMessage(r: RaftBase, type: Message["type"]): Message {
-  return {
-    type,
-    to: r.id,
-    from: r.id,
-    term: 0,
-    logTerm: 0,
-    index: 0,
-    entries: [],
-    commit: 0,
-    reject: false,
-    rejectHint: 0,
-  };
+  return message({ type, to: r.id, from: r.id });
 }

@@ -3,6 +3,7 @@
  */
 import { encodeConfChange } from "./conf-change.js";
 import type { RaftConfig } from "./config.js";
+import { message } from "./message.js";
 import type { ProgressState } from "./progress.js";
 import { Raft } from "./raft.js";
 import { flushBroadcast } from "./replication.js";
@@ -104,18 +105,9 @@ export class RawNode {
   private proposeEntry(type: "normal" | "confChange", data: Uint8Array): RaftErrorReason | undefined {
     this.idle();
     const r = this.raft;
-    return r.step({
-      type: "MsgProp",
-      to: r.id,
-      from: r.id,
-      term: 0,
-      logTerm: 0,
-      index: 0,
-      entries: [{ term: 0, index: 0, type, data }],
-      commit: 0,
-      reject: false,
-      rejectHint: 0,
-    });
+    return r.step(
+      message({ type: "MsgProp", to: r.id, from: r.id, entries: [{ term: 0, index: 0, type, data }] }),
+    );
   }
 
   /** Applies a committed conf change entry (call while applying it) and returns the new membership. */
@@ -157,19 +149,7 @@ export class RawNode {
   private localStep(m: Partial<Message> & { type: Message["type"] }): void {
     this.idle();
     const r = this.raft;
-    r.step({
-      to: r.id,
-      from: 0n,
-      term: 0,
-      logTerm: 0,
-      index: 0,
-      entries: [],
-      commit: 0,
-      reject: false,
-      rejectHint: 0,
-      context: EMPTY,
-      ...m,
-    });
+    r.step(message({ to: r.id, from: 0n, context: EMPTY, ...m }));
   }
 
   /** Whether there is anything for the application to do. */
