@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { etcdserverpb } from "@keyway/api";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StateMachine } from "../../src/apply/index.js";
+import { EtcdServerError } from "../../src/errors.js";
+import { MAX_IN_FLIGHT_PROPOSALS, Proposer } from "../../src/proposal/proposer.js";
+import { replayWal } from "../../src/proposal/recovery.js";
+import { Wal } from "../../src/wal/index.js";
+
+/** The write path with a real WAL and a real LMDB state machine in a temp dir. */
+describe("Proposer", () => {
+  let dir: string;
+  let wal: Wal;
+  let stateMachine: StateMachine;
+  let proposer: Proposer;
+  let fatal: Error | undefined;
+
+  const put = (key: string, value = "v") =>
+    ({
+      $case: "put",
+      put: etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }),
+    }) as const;
+
+  async function open(): Promise<void> {
+    stateMachine = StateMachine.open({ dir: join(dir, "db"), leases: { has: () => false } });
+    const opened = await Wal.open({ dir: join(dir, "wal") });
+    wal = opened.wal;
+    const { lastIndex } = replayWal(opened.replay.entries, stateMachine);
+    proposer = new Proposer(wal, stateMachine, {
+      nextIndex: lastIndex + 1,
+      term: 1,
+      maxRequestBytes: 1024,
+      onFatal: (error) => {
+        fatal = error;
+      },
+      onApplied: () => undefined,
+    });
+  }
+
+  async function close(): Promise<void> {
+    await proposer.drain();
+    await wal.close();
+    await stateMachine.close();
+  }
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "keyway-proposer-"));
+    fatal = undefined;
+    await open();
+  });
+  afterEach(async () => {
+    await close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("applies proposals in order, one revision each, and makes them durable before answering", async () => {
+    const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => proposer.propose(put(`k${i}`))));
+    expect(outcomes.map((o) => o.ok && (o.response as etcdserverpb.PutResponse).header?.revision)).toEqual(
+      Array.from({ length: 50 }, (_, i) => BigInt(i + 2)),
+    );
+    expect(wal.stats.appends).toBeGreaterThan(0);
+    expect(wal.stats.fsyncs).toBeLessThan(50);
+    await close();
+    await open();
+    expect(stateMachine.currentRevision).toBe(51);
+  });
+
+  it(`refuses proposals past ${MAX_IN_FLIGHT_PROPOSALS} in flight with etcd's too-many-requests`, async () => {
+    const settled = Array.from({ length: MAX_IN_FLIGHT_PROPOSALS + 10 }, (_, i) =>
+      proposer.propose(put(`k${i}`)).then(
+        () => "ok",
+        (error: unknown) => (error instanceof EtcdServerError ? error.reason : "other"),
+      ),
+    );
+    const results = await Promise.all(settled);
+    expect(results.filter((r) => r === "ok")).toHaveLength(MAX_IN_FLIGHT_PROPOSALS);
+    expect(results.slice(MAX_IN_FLIGHT_PROPOSALS)).toEqual(Array(10).fill("tooManyRequests"));
+    // Capacity comes back once the backlog is applied.
+    await expect(proposer.propose(put("after"))).resolves.toMatchObject({ ok: true });
+  });
+
+  it("refuses a request larger than max-request-bytes before it reaches the WAL", async () => {
+    await expect(proposer.propose(put("big", "x".repeat(2048)))).rejects.toMatchObject({
+      reason: "requestTooLarge",
+    });
+    expect(wal.stats.appends).toBe(0);
+  });
+
+  it("stops with `server stopped` and reports a fatal error once the WAL cannot be written", async () => {
+    await wal.close();
+    await expect(proposer.propose(put("a"))).rejects.toMatchObject({ reason: "stopped" });
+    expect(fatal).toBeInstanceOf(Error);
+    await expect(proposer.propose(put("b"))).rejects.toMatchObject({ reason: "stopped" });
+  });
+});
