@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeywayClient, KeywayError } from "../src/index.js";
 import { startTarget, type Target } from "./support/target.js";
+import { startTcpProxy } from "./support/tcp-proxy.js";
 
 let target: Target;
 let client: KeywayClient;
@@ -122,6 +123,16 @@ describe("KV", () => {
     const pending = client.range("", { prefix: true, signal: slow.signal });
     slow.abort();
     await expect(pending).rejects.toMatchObject({ reason: "aborted" });
-    await expect(client.get("kv/a", { timeoutMs: 0.001 })).rejects.toMatchObject({ reason: "timeout" });
+    // A deadline shorter than the server's answer: every reply is delayed 300 ms by a proxy.
+    const proxy = await startTcpProxy(target.endpoints[0] as string);
+    const slowClient = new KeywayClient({ endpoints: [proxy.url] });
+    try {
+      await slowClient.get("kv/a");
+      proxy.setDelay(300);
+      await expect(slowClient.get("kv/a", { timeoutMs: 50 })).rejects.toMatchObject({ reason: "timeout" });
+    } finally {
+      await slowClient.close();
+      await proxy.close();
+    }
   });
 });

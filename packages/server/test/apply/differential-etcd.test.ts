@@ -132,7 +132,31 @@ const txn = txnOf(
       arbitrary: txnOf(leafOp).map((t): Op => ({ request: { $case: "requestTxn", requestTxn: t } })),
     },
   ),
-);
+).filter((t) => !crashesEtcd34(t));
+
+/**
+ * etcd 3.4 panics ("unexpected error during txn: key not found", apply.go) when a put with
+ * ignore_value or ignore_lease follows a delete of its key in the same txn: its checks ran before
+ * the delete. Such txns cannot be compared; Keyway applies them (see the test below).
+ */
+function crashesEtcd34(t: etcdserverpb.TxnRequest): boolean {
+  const flat = (ops: Op[]): Op[] =>
+    ops.flatMap((op) =>
+      op.request?.$case === "requestTxn"
+        ? flat([...op.request.requestTxn.success, ...op.request.requestTxn.failure])
+        : [op],
+    );
+  return [t.success, t.failure].some((branch) => {
+    const ops = flat(branch);
+    const deletes = ops.some((op) => op.request?.$case === "requestDeleteRange");
+    const ignoring = ops.some(
+      (op) =>
+        op.request?.$case === "requestPut" &&
+        (op.request.requestPut.ignoreValue || op.request.requestPut.ignoreLease),
+    );
+    return deletes && ignoring;
+  });
+}
 
 type Step =
   | { kind: "put"; req: etcdserverpb.PutRequest }
@@ -234,8 +258,8 @@ describe.runIf(requireEtcd())("apply against etcd 3.4 over random histories", ()
         }
       }),
       // Each run starts its own etcd, so shrinking would take minutes: report the first failure
-      // as found (fast-check prints the seed to replay it).
-      { numRuns: 3, endOnFailure: true },
+      // as found. A fixed seed keeps CI deterministic; change it locally to explore more histories.
+      { numRuns: 3, endOnFailure: true, seed: 20261122 },
     );
   });
 });
@@ -272,3 +296,41 @@ function callEtcd(client: etcdserverpb.KVClient, s: Step, revision: bigint): Pro
       return theirs((cb) => client.range(etcdserverpb.RangeRequest.fromPartial({ ...s.req, revision }), cb));
   }
 }
+
+describe("a txn that crashes etcd 3.4", () => {
+  it("deletes a key and then puts it with ignore_lease: Keyway applies both in one revision", async () => {
+    const h = Harness.open();
+    try {
+      h.ok({ $case: "put", put: etcdserverpb.PutRequest.fromPartial({ key: b("ba"), value: b("v") }) });
+      const response = h.ok<etcdserverpb.TxnResponse>({
+        $case: "txn",
+        txn: etcdserverpb.TxnRequest.fromPartial({
+          success: [
+            {
+              request: {
+                $case: "requestDeleteRange",
+                requestDeleteRange: { key: b("ba"), rangeEnd: b("\0"), prevKv: false },
+              },
+            },
+            {
+              request: {
+                $case: "requestPut",
+                requestPut: etcdserverpb.PutRequest.fromPartial({
+                  key: b("ba"),
+                  value: b("w"),
+                  ignoreLease: true,
+                }),
+              },
+            },
+          ],
+        }),
+      });
+      expect(response.succeeded).toBe(true);
+      expect(h.range("ba").kvs.map((kv) => [kv.value.toString(), kv.modRevision, kv.version])).toEqual([
+        ["w", 3n, 1n],
+      ]);
+    } finally {
+      await h.close();
+    }
+  });
+});
