@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the same keyway-bench workloads against real etcd 3.4 and against Keyway, on this machine,
-# in one run, alternating the two, and prints the median of REPEATS runs of each as a Markdown table.
+# in one run, alternating the two, and prints the median of REPEATS runs of each as a Markdown table,
+# then the resident memory of both after writing the same 1,000,000 keys (FILL_KEYS).
 # Usage: pnpm --filter @keyway/bench run compare   (after `pnpm exec tsc -b`; needs /usr/bin/etcd)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -52,3 +53,16 @@ range-serializable 1 1 10000
 range-linearizable 100 10 50000
 range-serializable 100 10 50000
 WORKLOADS
+
+# Memory: both servers then hold the same 1,000,000 keys (plus the history written above).
+keys=${FILL_KEYS:-1000000}
+for target in etcd keyway; do
+  port=$([ "$target" = etcd ] && echo "$etcd_port" || echo "$keyway_port")
+  $BENCH --endpoint "http://127.0.0.1:$port" --workload fill --clients 8 --conns 2 --total "$keys" >/dev/null
+done
+sleep 2
+rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+echo
+echo "| memory after writing $keys keys (8-byte keys, 256-byte values) | etcd 3.4 | Keyway |"
+echo "| --- | --- | --- |"
+echo "| server RSS, MB | $(rss_mb $etcd_pid) | $(rss_mb $keyway_pid) |"

@@ -5,7 +5,8 @@ import * as hdr from "hdr-histogram-js";
 /** One benchmark run's shape, as etcd's benchmark tool names it. */
 export interface LoadSpec {
   endpoint: string;
-  workload: "put" | "range-linearizable" | "range-serializable";
+  /** `fill` writes `total` distinct keys in txns of {@link FILL_BATCH} puts (for memory figures). */
+  workload: "put" | "range-linearizable" | "range-serializable" | "fill";
   /** Concurrent requesters. */
   clients: number;
   /** gRPC connections the requesters share. */
@@ -24,12 +25,37 @@ export interface LoadResult {
   errors: number;
 }
 
+/** Puts per txn in the `fill` workload (etcd's default max-txn-ops is 128). */
+export const FILL_BATCH = 100;
+
 type Send = (client: etcdserverpb.KVClient, i: number, done: (error: ServiceError | null) => void) => void;
 
 function sender(spec: LoadSpec): Send {
   const value = Buffer.alloc(spec.valueSizeBytes, 0x61);
   const keyOf = (i: number) =>
     Buffer.from(String(i).padStart(spec.keySizeBytes, "0").slice(-spec.keySizeBytes));
+  if (spec.workload === "fill") {
+    const put = (i: number) => ({
+      request: {
+        $case: "requestPut" as const,
+        requestPut: {
+          key: keyOf(i),
+          value,
+          lease: 0n,
+          prevKv: false,
+          ignoreValue: false,
+          ignoreLease: false,
+        },
+      },
+    });
+    return (client, i, done) =>
+      client.txn(
+        etcdserverpb.TxnRequest.fromPartial({
+          success: Array.from({ length: FILL_BATCH }, (_, k) => put(i * FILL_BATCH + k)),
+        }),
+        done,
+      );
+  }
   if (spec.workload === "put") {
     return (client, i, done) =>
       client.put(
@@ -53,7 +79,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     { length: spec.conns },
     (_, i) => new etcdserverpb.KVClient(address, credentials.createInsecure(), { "keyway.bench.conn": i }),
   );
-  if (spec.workload !== "put") {
+  if (spec.workload.startsWith("range")) {
     await new Promise<void>((resolve, reject) =>
       channels[0]?.put(
         etcdserverpb.PutRequest.fromPartial({ key: Buffer.from("foo"), value: Buffer.from("bar") }),
@@ -67,13 +93,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     numberOfSignificantValueDigits: 3,
   });
   const send = sender(spec);
+  const requests = spec.workload === "fill" ? Math.ceil(spec.total / FILL_BATCH) : spec.total;
   let issued = 0;
   let errors = 0;
   const started = process.hrtime.bigint();
   const loop = (client: etcdserverpb.KVClient) =>
     new Promise<void>((resolve) => {
       const next = () => {
-        if (issued >= spec.total) return resolve();
+        if (issued >= requests) return resolve();
         const i = issued++;
         const t0 = process.hrtime.bigint();
         send(client, i, (error) => {
@@ -90,7 +117,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const channel of channels) channel.close();
   return {
-    requestsPerSecond: spec.total / seconds,
+    requestsPerSecond: requests / seconds,
     p50Ms: histogram.getValueAtPercentile(50) / 1000,
     p99Ms: histogram.getValueAtPercentile(99) / 1000,
     errors,

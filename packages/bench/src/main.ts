@@ -14,7 +14,7 @@ const program = new Command("keyway-bench")
   .requiredOption("--endpoint <url>", "http://host:port")
   .addOption(
     new Option("--workload <name>")
-      .choices(["put", "range-linearizable", "range-serializable"])
+      .choices(["put", "range-linearizable", "range-serializable", "fill"])
       .default("put"),
   )
   .option("--clients <n>", "concurrent requesters", positiveInt, 1)
