@@ -1,52 +1,35 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compare, KeywayClient, type KeywayError } from "../src/index.js";
-import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
-import { startTcpProxy, type TcpProxy } from "./support/tcp-proxy.js";
+import { describe, expect, it } from "vitest";
+import { compare, type KeywayError } from "../src/index.js";
+import { expectUnimplemented, pending, useTarget } from "./support/target.js";
 
-let target: Target;
-let client: KeywayClient;
-let proxy: TcpProxy;
-let proxied: KeywayClient;
-
-beforeAll(async () => {
-  target = await startTarget();
-  client = new KeywayClient({ endpoints: target.endpoints });
-  proxy = await startTcpProxy(target.endpoints[0] as string);
-  proxied = new KeywayClient({ endpoints: [proxy.url] });
-});
-afterAll(async () => {
-  await proxied?.close();
-  await client?.close();
-  await proxy?.close();
-  await target?.close();
-});
+const env = useTarget({ proxy: true });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("lease", () => {
   it("grants, lists, reports time to live with keys, and revokes with its keys", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const lease = await client.lease.grant(1);
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const lease = await env.client.lease.grant(1);
     expect(lease.ttlSeconds).toBeGreaterThanOrEqual(2n); // etcd raises TTLs below its minimum
-    await client.put("lease/a", "1", { lease: lease.id });
-    const ttl = await client.lease.timeToLive(lease.id, { keys: true });
+    await env.client.put("lease/a", "1", { lease: lease.id });
+    const ttl = await env.client.lease.timeToLive(lease.id, { keys: true });
     expect(ttl.keys.map((k) => k.toString())).toEqual(["lease/a"]);
     expect(ttl.grantedTtlSeconds).toBe(lease.ttlSeconds);
-    expect(await client.lease.leases()).toContain(lease.id);
-    await client.lease.revoke(lease.id);
-    expect(await client.get("lease/a")).toBeUndefined();
-    expect((await client.lease.timeToLive(lease.id)).ttlSeconds).toBe(-1n);
-    await expect(client.lease.revoke(lease.id)).rejects.toMatchObject({ reason: "leaseNotFound" });
-    await expect(client.lease.keepAlive(lease.id)).rejects.toMatchObject({ reason: "leaseNotFound" });
+    expect(await env.client.lease.leases()).toContain(lease.id);
+    await env.client.lease.revoke(lease.id);
+    expect(await env.client.get("lease/a")).toBeUndefined();
+    expect((await env.client.lease.timeToLive(lease.id)).ttlSeconds).toBe(-1n);
+    await expect(env.client.lease.revoke(lease.id)).rejects.toMatchObject({ reason: "leaseNotFound" });
+    await expect(env.client.lease.keepAlive(lease.id)).rejects.toMatchObject({ reason: "leaseNotFound" });
   });
 
   it("txn compares the lease a key is attached to", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const { id } = await client.lease.grant(30);
-    await client.put("lease/c", "v", { lease: id });
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const { id } = await env.client.lease.grant(30);
+    await env.client.put("lease/c", "v", { lease: id });
     expect(
       (
-        await client
+        await env.client
           .txn()
           .if(compare.lease("lease/c", "==", id))
           .commit()
@@ -54,33 +37,33 @@ describe("lease", () => {
     ).toBe(true);
     expect(
       (
-        await client
+        await env.client
           .txn()
           .if(compare.lease("lease/c", "==", 0n))
           .commit()
       ).succeeded,
     ).toBe(false);
-    await client.lease.revoke(id);
+    await env.client.lease.revoke(id);
   });
 
   it("keeps a lease alive past its TTL", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const lease = await client.lease.grant(2);
-    await using keepAlive = await client.lease.keepAlive(lease.id);
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const lease = await env.client.lease.grant(2);
+    await using keepAlive = await env.client.lease.keepAlive(lease.id);
     let renewals = 0;
     keepAlive.on("renewed", () => renewals++);
     await sleep(3_000);
     expect(renewals).toBeGreaterThanOrEqual(3);
-    expect((await client.lease.timeToLive(lease.id)).ttlSeconds).toBeGreaterThan(0n);
+    expect((await env.client.lease.timeToLive(lease.id)).ttlSeconds).toBeGreaterThan(0n);
     expect(keepAlive.signal.aborted).toBe(false);
   });
 
   it("announces lost through an event and the signal when the lease is revoked", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const lease = await client.lease.grant(5);
-    const keepAlive = await client.lease.keepAlive(lease.id, { ttlSeconds: lease.ttlSeconds });
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const lease = await env.client.lease.grant(5);
+    const keepAlive = await env.client.lease.keepAlive(lease.id, { ttlSeconds: lease.ttlSeconds });
     const lost = new Promise<KeywayError>((resolve) => keepAlive.once("lost", resolve));
-    await client.lease.revoke(lease.id);
+    await env.client.lease.revoke(lease.id);
     const error = await lost;
     expect(error.reason).toBe("leaseLost");
     expect(keepAlive.signal.aborted).toBe(true);
@@ -88,44 +71,46 @@ describe("lease", () => {
   });
 
   it("announces lost within the TTL when renewals stop getting through", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const lease = await client.lease.grant(2);
-    const keepAlive = await proxied.lease.keepAlive(lease.id);
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const lease = await env.client.lease.grant(2);
+    const keepAlive = await env.proxied.lease.keepAlive(lease.id);
     await new Promise((resolve) => keepAlive.once("renewed", resolve));
     const started = Date.now();
-    proxy.setDown(true);
+    env.proxy.setDown(true);
     try {
       const error = await new Promise<KeywayError>((resolve) => keepAlive.once("lost", resolve));
       expect(error.message).toMatch(/not renewed within its TTL/);
       expect(Date.now() - started).toBeLessThan(2_500);
     } finally {
-      proxy.setDown(false);
+      env.proxy.setDown(false);
     }
   });
 
   it("sessions keep their lease, report it lost, and revoke it on close", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const session = await client.session({ ttlSeconds: 5 });
-    await client.put("session/k", "v", { lease: session.leaseId });
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const session = await env.client.session({ ttlSeconds: 5 });
+    await env.client.put("session/k", "v", { lease: session.leaseId });
     await session.close();
-    expect(await client.get("session/k")).toBeUndefined();
+    expect(await env.client.get("session/k")).toBeUndefined();
 
-    await using other = await client.session({ ttlSeconds: 5 });
+    await using other = await env.client.session({ ttlSeconds: 5 });
     const lost = new Promise<KeywayError>((resolve) => other.once("lost", resolve));
-    await client.lease.revoke(other.leaseId);
+    await env.client.lease.revoke(other.leaseId);
     expect((await lost).reason).toBe("leaseLost");
     expect(other.signal.aborted).toBe(true);
     expect(other.isLost).toBe(true);
   });
 
   it("sessions adopt an existing lease and report its granted TTL", async () => {
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const lease = await client.lease.grant(7);
-    const session = await client.session({ leaseId: lease.id });
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const lease = await env.client.lease.grant(7);
+    const session = await env.client.session({ leaseId: lease.id });
     expect(session.leaseId).toBe(lease.id);
     expect(session.ttlSeconds).toBe(7n);
     await session.close();
-    expect((await client.lease.timeToLive(lease.id)).ttlSeconds).toBe(-1n);
-    await expect(client.session({ leaseId: lease.id })).rejects.toMatchObject({ reason: "leaseNotFound" });
+    expect((await env.client.lease.timeToLive(lease.id)).ttlSeconds).toBe(-1n);
+    await expect(env.client.session({ leaseId: lease.id })).rejects.toMatchObject({
+      reason: "leaseNotFound",
+    });
   });
 });

@@ -1,28 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compare, KeywayClient, op } from "../src/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { compare, op } from "../src/index.js";
 import { take } from "./support/collect.js";
-import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
+import { expectUnimplemented, pending, useTarget } from "./support/target.js";
 
-let target: Target;
-let client: KeywayClient;
+const env = useTarget();
 
 beforeAll(async () => {
-  target = await startTarget();
-  client = new KeywayClient({ endpoints: target.endpoints });
-  await client.put("outside", "o");
-  await client.put("app0", "neighbour"); // sorts right after the "app/" prefix range
-});
-afterAll(async () => {
-  await client?.close();
-  await target?.close();
+  await env.client.put("outside", "o");
+  await env.client.put("app0", "neighbour"); // sorts right after the "app/" prefix range
 });
 
 describe("namespace", () => {
   it("prefixes KV keys and strips them from results", async () => {
-    const app = client.namespace("app/");
+    const app = env.client.namespace("app/");
     await app.put("a", "1");
     await app.put("b", "2");
-    expect((await client.get("app/a"))?.text()).toBe("1");
+    expect((await env.client.get("app/a"))?.text()).toBe("1");
     expect((await app.get("a"))?.keyText()).toBe("a");
     const all = await app.range("", { prefix: true });
     expect(all.kvs.map((kv) => kv.keyText())).toEqual(["a", "b"]);
@@ -33,16 +26,16 @@ describe("namespace", () => {
   });
 
   it("never reaches outside its prefix, even with from-key and all-key deletes", async () => {
-    const app = client.namespace("app/");
+    const app = env.client.namespace("app/");
     await app.put("x", "1");
     const deleted = await app.delete("", { prefix: true });
     expect(deleted.deleted).toBeGreaterThan(0n);
-    expect((await client.get("outside"))?.text()).toBe("o");
-    expect((await client.get("app0"))?.text()).toBe("neighbour");
+    expect((await env.client.get("outside"))?.text()).toBe("o");
+    expect((await env.client.get("app0"))?.text()).toBe("neighbour");
   });
 
   it("maps txn compares and ops, and nests namespaces", async () => {
-    const jobs = client.namespace("app/").namespace("jobs/");
+    const jobs = env.client.namespace("app/").namespace("jobs/");
     const result = await jobs
       .txn()
       .if(compare.create("j1", "==", 0n))
@@ -51,17 +44,17 @@ describe("namespace", () => {
     expect(result.succeeded).toBe(true);
     const listed = result.responses[1];
     expect(listed?.type === "range" && listed.range.kvs.map((kv) => kv.keyText())).toEqual(["j1"]);
-    expect((await client.get("app/jobs/j1"))?.text()).toBe("queued");
+    expect((await env.client.get("app/jobs/j1"))?.text()).toBe("queued");
   });
 
   it("prefixes watch keys and lease keys", async () => {
-    if (pending("watch")) return expectUnimplemented(() => client.watch("x"));
-    if (pending("lease")) return expectUnimplemented(() => client.lease.grant(5));
-    const app = client.namespace("app/");
+    if (pending("watch")) return expectUnimplemented(() => env.client.watch("x"));
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const app = env.client.namespace("app/");
     await using watcher = await app.watch("w/", { prefix: true });
     const lease = await app.lease.grant(30);
     await app.put("w/k", "v", { lease: lease.id });
-    await client.put("w/k", "outside");
+    await env.client.put("w/k", "outside");
     const [event] = await take(watcher, 1);
     expect(event?.kv.keyText()).toBe("w/k");
     const ttl = await app.lease.timeToLive(lease.id, { keys: true });

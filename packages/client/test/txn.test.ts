@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compare, KeywayClient, op, txn } from "../src/index.js";
-import { startTarget, type Target } from "./support/target.js";
+import { describe, expect, it } from "vitest";
+import { compare, op, txn } from "../src/index.js";
+import { useTarget } from "./support/target.js";
 
-let target: Target;
-let client: KeywayClient;
-
-beforeAll(async () => {
-  target = await startTarget();
-  client = new KeywayClient({ endpoints: target.endpoints });
-});
-afterAll(async () => {
-  await client?.close();
-  await target?.close();
-});
+const env = useTarget();
 
 describe("txn", () => {
   it("creates a key only when absent (create == 0) and reports each op's result", async () => {
-    const first = await client
+    const first = await env.client
       .txn()
       .if(compare.create("t/lock", "==", 0n))
       .then(op.put("t/lock", "me"), op.get("t/lock"))
@@ -27,7 +17,7 @@ describe("txn", () => {
     const read = first.responses[1];
     expect(read?.type === "range" && read.range.kvs[0]?.text()).toBe("me");
 
-    const second = await client
+    const second = await env.client
       .txn()
       .if(compare.create("t/lock", "==", 0n))
       .then(op.put("t/lock", "you"))
@@ -38,9 +28,9 @@ describe("txn", () => {
   });
 
   it("compares value, version, mod and lease", async () => {
-    const put = await client.put("t/v", "x");
-    await client.put("t/l", "y");
-    const result = await client
+    const put = await env.client.put("t/v", "x");
+    await env.client.put("t/l", "y");
+    const result = await env.client
       .txn()
       .if(
         compare.value("t/v", "==", "x"),
@@ -53,7 +43,7 @@ describe("txn", () => {
       .then(op.put("t/ok", "1"))
       .commit();
     expect(result.succeeded).toBe(true);
-    const missingValue = await client
+    const missingValue = await env.client
       .txn()
       .if(compare.value("t/none", "==", ""))
       .commit();
@@ -61,15 +51,15 @@ describe("txn", () => {
   });
 
   it("applies range compares to every key in the range", async () => {
-    await client.put("t/r/a", "1");
-    await client.put("t/r/b", "1");
-    const all = await client
+    await env.client.put("t/r/a", "1");
+    await env.client.put("t/r/b", "1");
+    const all = await env.client
       .txn()
       .if(compare.value("t/r/", "==", "1", { prefix: true }))
       .commit();
     expect(all.succeeded).toBe(true);
-    await client.put("t/r/c", "2");
-    const notAll = await client
+    await env.client.put("t/r/c", "2");
+    const notAll = await env.client
       .txn()
       .if(compare.value("t/r/", "==", "1", { prefix: true }))
       .commit();
@@ -77,8 +67,8 @@ describe("txn", () => {
   });
 
   it("runs nested txns and deletes in one revision", async () => {
-    await client.put("t/n/a", "1");
-    const result = await client
+    await env.client.put("t/n/a", "1");
+    const result = await env.client
       .txn()
       .then(
         op.delete("t/n/", { prefix: true, prevKv: true }),
@@ -93,17 +83,19 @@ describe("txn", () => {
     const [deleted, nested] = result.responses;
     expect(deleted?.type === "delete" && deleted.delete.prevKvs.map((kv) => kv.text())).toEqual(["1"]);
     expect(nested?.type === "txn" && nested.txn.succeeded).toBe(true);
-    const b = await client.get("t/m/b");
+    const b = await env.client.get("t/m/b");
     expect(b?.modRevision).toBe(result.revision);
   });
 
   it("surfaces etcd's txn errors with typed reasons", async () => {
-    await expect(client.txn().then(op.put("t/d", "1"), op.put("t/d", "2")).commit()).rejects.toMatchObject({
+    await expect(
+      env.client.txn().then(op.put("t/d", "1"), op.put("t/d", "2")).commit(),
+    ).rejects.toMatchObject({
       reason: "duplicateKey",
     });
     const many = Array.from({ length: 129 }, (_, i) => op.put(`t/many/${i}`, "x"));
     await expect(
-      client
+      env.client
         .txn()
         .then(...many)
         .commit(),

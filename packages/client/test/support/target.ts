@@ -1,6 +1,8 @@
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { startEtcdCluster } from "../../../../test/support/etcd-process.js";
 import { startKeyway } from "../../../../test/support/keyway-process.js";
+import { KeywayClient } from "../../src/index.js";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 /** A server the client suite runs against. */
 export interface Target {
@@ -63,4 +65,57 @@ export async function expectUnimplemented(
     } else await result;
   };
   await expect(run()).rejects.toMatchObject({ code: 12 });
+}
+
+/** What a test file shares; read the fields inside tests and hooks (they exist after beforeAll). */
+export interface TestEnv {
+  readonly target: Target;
+  /** A client of the target. */
+  readonly client: KeywayClient;
+  /** With `{ proxy: true }`: a TCP proxy in front of the target (fault injection). */
+  readonly proxy: TcpProxy;
+  /** With `{ proxy: true }`: a client that reaches the target through {@link TestEnv.proxy}. */
+  readonly proxied: KeywayClient;
+}
+
+/**
+ * Registers the beforeAll/afterAll of a test file that needs the target server and a client
+ * (and, with `proxy: true`, a proxied client too); everything is closed after the file.
+ */
+export function useTarget(options: TargetOptions & { proxy?: boolean } = {}): TestEnv {
+  const parts: Partial<{ -readonly [K in keyof TestEnv]: TestEnv[K] }> = {};
+  beforeAll(async () => {
+    parts.target = await startTarget(options);
+    parts.client = new KeywayClient({ endpoints: parts.target.endpoints });
+    if (options.proxy) {
+      parts.proxy = await startTcpProxy(parts.target.endpoints[0] as string);
+      parts.proxied = new KeywayClient({ endpoints: [parts.proxy.url] });
+    }
+  });
+  afterAll(async () => {
+    await parts.proxied?.close();
+    await parts.client?.close();
+    await parts.proxy?.close();
+    await parts.target?.close();
+  });
+  const get = <K extends keyof TestEnv>(key: K): TestEnv[K] => {
+    const value = parts[key];
+    if (value === undefined)
+      throw new Error(`test env: ${key} is not set up (proxy: ${options.proxy === true})`);
+    return value as TestEnv[K];
+  };
+  return {
+    get target() {
+      return get("target");
+    },
+    get client() {
+      return get("client");
+    },
+    get proxy() {
+      return get("proxy");
+    },
+    get proxied() {
+      return get("proxied");
+    },
+  };
 }
