@@ -20,6 +20,12 @@ interface Pending {
  */
 export const MAX_IN_FLIGHT_PROPOSALS = 5_000;
 
+/**
+ * Encoded bytes of proposals accepted but not yet applied before new ones are refused with
+ * `too many requests`: with 1.5 MiB requests the count bound alone would let 7 GiB queue up.
+ */
+export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
 /** Where the proposer starts: the log position and term recovered from the WAL. */
 export interface ProposerStart {
   /** Index the next proposal gets. */
@@ -28,7 +34,12 @@ export interface ProposerStart {
   term: number;
   /** Proposals larger than this, encoded, fail with `request is too large`. */
   maxRequestBytes: number;
-  /** Called once if the WAL cannot be written: the member must stop, it can no longer promise durability. */
+  /** Encoded bytes in flight before `too many requests`; default {@link MAX_IN_FLIGHT_BYTES}. */
+  maxInFlightBytes?: number;
+  /**
+   * Called once if the WAL cannot be written or apply fails unexpectedly: the member must stop,
+   * it can no longer promise durability or a state that matches its backend.
+   */
   onFatal(error: Error): void;
   /** Called after every applied batch (checkpointing). */
   onApplied(): void;
@@ -52,6 +63,8 @@ export class Proposer {
   private failure: Error | undefined;
   /** Proposed but not yet applied. */
   private inFlight = 0;
+  /** Encoded bytes of the proposals in flight. */
+  private inFlightBytes = 0;
 
   constructor(
     private readonly wal: Wal,
@@ -75,11 +88,18 @@ export class Proposer {
     if (encoded.length > this.start.maxRequestBytes) {
       return Promise.reject(new EtcdServerError("requestTooLarge"));
     }
-    if (this.inFlight >= MAX_IN_FLIGHT_PROPOSALS)
+    if (
+      this.inFlight >= MAX_IN_FLIGHT_PROPOSALS ||
+      this.inFlightBytes + encoded.length > (this.start.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES)
+    )
       return Promise.reject(new EtcdServerError("tooManyRequests"));
     this.inFlight++;
+    this.inFlightBytes += encoded.length;
     return new Promise<ApplyOutcome>((resolve, reject) => {
-      const settle = () => this.inFlight--;
+      const settle = () => {
+        this.inFlight--;
+        this.inFlightBytes -= encoded.length;
+      };
       this.queue.push({
         entry: { index: 0, request: message },
         encoded,
@@ -117,16 +137,35 @@ export class Proposer {
       return { index: pending.entry.index, term: this.term, data: pending.encoded };
     });
     const durable = this.wal.append({ entries: walEntries });
+    // applyTail never rejects: every failure is handled by fail(), so later batches still run
+    // their own then-callbacks (and are refused there) instead of inheriting a rejection.
     this.applyTail = this.applyTail
       .then(() => durable)
       .then(
-        () => {
-          const outcomes = this.stateMachine.applyBatch(batch.map((pending) => pending.entry));
-          for (const [i, pending] of batch.entries()) pending.resolve(outcomes[i] as ApplyOutcome);
-          this.start.onApplied();
-        },
+        () => this.apply(batch),
         (error: unknown) => this.fail(batch, error),
       );
+  }
+
+  /**
+   * Applies a durable batch and answers its callers. An exception from apply is a bug or a
+   * backend failure, never an etcd error (those come back as outcomes): the batch is refused and
+   * the member stops, since its in-memory state may no longer match the backend.
+   */
+  private apply(batch: Pending[]): void {
+    if (this.failure !== undefined) {
+      for (const pending of batch) pending.reject(new EtcdServerError("stopped"));
+      return;
+    }
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = this.stateMachine.applyBatch(batch.map((pending) => pending.entry));
+    } catch (error) {
+      this.fail(batch, new Error("apply failed; the member stops", { cause: error }));
+      return;
+    }
+    for (const [i, pending] of batch.entries()) pending.resolve(outcomes[i] as ApplyOutcome);
+    this.start.onApplied();
   }
 
   private fail(batch: Pending[], cause: unknown): void {

@@ -23,7 +23,7 @@ describe("Proposer", () => {
       put: etcdserverpb.PutRequest.fromPartial({ key: Buffer.from(key), value: Buffer.from(value) }),
     }) as const;
 
-  async function open(): Promise<void> {
+  async function open(maxInFlightBytes?: number): Promise<void> {
     stateMachine = StateMachine.open({ dir: join(dir, "db"), leases: { has: () => false } });
     const opened = await Wal.open({ dir: join(dir, "wal") });
     wal = opened.wal;
@@ -32,6 +32,7 @@ describe("Proposer", () => {
       nextIndex: lastIndex + 1,
       term: 1,
       maxRequestBytes: 1024,
+      ...(maxInFlightBytes === undefined ? {} : { maxInFlightBytes }),
       onFatal: (error) => {
         fatal = error;
       },
@@ -93,5 +94,28 @@ describe("Proposer", () => {
     await expect(proposer.propose(put("a"))).rejects.toMatchObject({ reason: "stopped" });
     expect(fatal).toBeInstanceOf(Error);
     await expect(proposer.propose(put("b"))).rejects.toMatchObject({ reason: "stopped" });
+  });
+
+  it("refuses proposals past the in-flight byte budget with too-many-requests", async () => {
+    await close();
+    await open(4000);
+    const settled = Array.from({ length: 6 }, (_, i) =>
+      proposer.propose(put(`k${i}`, "x".repeat(900))).then(
+        () => "ok",
+        (error: unknown) => (error instanceof EtcdServerError ? error.reason : "other"),
+      ),
+    );
+    expect(await Promise.all(settled)).toEqual(["ok", "ok", "ok", "ok", "tooManyRequests", "tooManyRequests"]);
+    await expect(proposer.propose(put("after", "x".repeat(900)))).resolves.toMatchObject({ ok: true });
+  });
+
+  it("refuses the batch and stops the member when apply throws, without an unhandled rejection", async () => {
+    await stateMachine.close();
+    const first = proposer.propose(put("a"));
+    await expect(first).rejects.toMatchObject({ reason: "stopped" });
+    expect(fatal?.message).toBe("apply failed; the member stops");
+    expect(fatal?.cause).toBeInstanceOf(Error);
+    await expect(proposer.propose(put("b"))).rejects.toMatchObject({ reason: "stopped" });
+    await proposer.drain();
   });
 });
