@@ -1,5 +1,11 @@
 import { etcdserverpb, type mvccpb } from "@keyway/api";
-import { type IndexRange, type RangeOptions, type RangeResult, toIndexRange } from "../mvcc/index.js";
+import {
+  type IndexRange,
+  type MvccStore,
+  type RangeOptions,
+  type RangeResult,
+  toIndexRange,
+} from "../mvcc/index.js";
 import { isKnownSortTarget } from "./validate.js";
 
 /** A read view: the store at its current revision, or a write txn that sees its own writes. */
@@ -27,19 +33,59 @@ export function executeRange(
   reader: RangeReader,
   req: etcdserverpb.RangeRequest,
 ): etcdserverpb.RangeResponse {
-  const limit = toNumber(req.limit);
-  const filtered =
+  const plan = planRange(req);
+  return finishRange(reader.range(plan.range, plan.options), req, reader.revision);
+}
+
+/**
+ * {@link executeRange} at the store's latest revision, reading values in chunks between which
+ * the event loop runs (see MvccStore.rangeKeysChunked): for client Ranges, which may be large.
+ */
+export async function executeRangeChunked(
+  store: MvccStore,
+  req: etcdserverpb.RangeRequest,
+  chunkSize: number,
+  pause: () => Promise<void>,
+): Promise<etcdserverpb.RangeResponse> {
+  const revision = store.currentRevision;
+  const plan = planRange(req);
+  return finishRange(await store.rangeKeysChunked(plan.range, plan.options, chunkSize, pause), req, revision);
+}
+
+interface RangePlan {
+  range: IndexRange;
+  options: RangeOptions;
+}
+
+function hasRevisionFilter(req: etcdserverpb.RangeRequest): boolean {
+  return (
     req.minModRevision !== 0n ||
     req.maxModRevision !== 0n ||
     req.minCreateRevision !== 0n ||
-    req.maxCreateRevision !== 0n;
-  const fetchAll = req.sortOrder !== SortOrder.NONE || filtered;
-  const result = reader.range(toIndexRange(req.key, req.rangeEnd), {
-    revision: toNumber(req.revision),
-    limit: fetchAll || limit <= 0 ? 0 : limit + 1,
-    countOnly: req.countOnly,
-  });
-  let kvs = filtered ? result.kvs.filter((kv) => inRevisionBounds(kv, req)) : result.kvs;
+    req.maxCreateRevision !== 0n
+  );
+}
+
+function planRange(req: etcdserverpb.RangeRequest): RangePlan {
+  const limit = toNumber(req.limit);
+  const fetchAll = req.sortOrder !== SortOrder.NONE || hasRevisionFilter(req);
+  return {
+    range: toIndexRange(req.key, req.rangeEnd),
+    options: {
+      revision: toNumber(req.revision),
+      limit: fetchAll || limit <= 0 ? 0 : limit + 1,
+      countOnly: req.countOnly,
+    },
+  };
+}
+
+function finishRange(
+  result: RangeResult,
+  req: etcdserverpb.RangeRequest,
+  headerRevision: number,
+): etcdserverpb.RangeResponse {
+  const limit = toNumber(req.limit);
+  let kvs = hasRevisionFilter(req) ? result.kvs.filter((kv) => inRevisionBounds(kv, req)) : result.kvs;
   sortKvs(kvs, req);
   let more = false;
   if (limit > 0 && kvs.length > limit) {
@@ -48,7 +94,7 @@ export function executeRange(
   }
   if (req.keysOnly) for (const kv of kvs) kv.value = Buffer.alloc(0);
   return {
-    header: etcdserverpb.ResponseHeader.fromPartial({ revision: BigInt(reader.revision) }),
+    header: etcdserverpb.ResponseHeader.fromPartial({ revision: BigInt(headerRevision) }),
     kvs,
     more,
     count: BigInt(result.count),

@@ -28,7 +28,8 @@ interface Waiter {
  * deletes every backend revision <= the compaction revision that the index no longer holds,
  * batch by batch, and finally records the finished mark. Between steps the event loop runs, so
  * applies and reads interleave; they only add revisions above the compaction revision, which no
- * step touches. An unfinished job (process stopped) resumes on the next open.
+ * step touches. Each step first waits until no chunked read is in progress (see ReadGate).
+ * An unfinished job (process stopped) resumes on the next open.
  */
 export class Compactor {
   private readonly batchRevisions: number;
@@ -83,12 +84,14 @@ export class Compactor {
   private async run(revision: number): Promise<void> {
     let key: string | undefined;
     do {
+      while (!this.store.readers.isIdle) await this.store.readers.idle();
       if (this.stopped) return;
       key = this.store.index.compactChunk(revision, key, this.batchKeys);
       await this.options.yieldToEventLoop();
     } while (key !== undefined);
     let from = encodeRevision(0, 0);
     for (;;) {
+      while (!this.store.readers.isIdle) await this.store.readers.idle();
       if (this.stopped) return;
       const next = this.deleteBatch(from, revision);
       if (next === undefined) break;

@@ -23,21 +23,46 @@ const BUCKET_NAME = Buffer.from("key");
  * revision count only if they are the newest put of their key at `revision` (what a compaction
  * at `revision` would keep), so the hash is the same before and after physical compaction, on
  * every member, and matches etcd's for the same history.
- * Synchronous: it walks the whole backend; HashKV is a rare maintenance call.
+ * It walks the whole backend `chunkSize` revisions at a time, with `pause()` between chunks so the
+ * event loop keeps serving; physical compaction waits meanwhile (see ReadGate), and writes only
+ * add revisions above the hashed one, so the hash is of one consistent state.
  */
-export function hashKV(store: MvccStore, revision: number): HashKVResult {
+export async function hashKV(
+  store: MvccStore,
+  revision: number,
+  chunkSize: number,
+  pause: () => Promise<void>,
+): Promise<HashKVResult> {
   const compactRevision = store.compactRevision;
   if (revision > 0 && revision <= compactRevision) throw new EtcdServerError("compacted");
   if (revision > 0 && revision > store.currentRevision) throw new EtcdServerError("futureRev");
   const hashRevision = revision === 0 ? store.currentRevision : revision;
   const filterOld = keepsAnything(store, hashRevision);
   let hash = crc32c(BUCKET_NAME);
-  for (const { key, value } of store.backend.scan(encodeRevision(0, 0), hashRevision)) {
-    const rev = decodeRevision(key);
-    if (filterOld && rev.main <= compactRevision && !isKept(store, value, rev.main, rev.sub, hashRevision)) {
-      continue;
+  const leave = store.readers.enter();
+  try {
+    let from: Buffer | undefined = encodeRevision(0, 0);
+    while (from !== undefined) {
+      let seen = 0;
+      let next: Buffer | undefined;
+      for (const { key, value } of store.backend.scan(from, hashRevision, chunkSize)) {
+        seen++;
+        const rev = decodeRevision(key);
+        next = encodeRevision(rev.main, rev.sub + 1);
+        if (
+          filterOld &&
+          rev.main <= compactRevision &&
+          !isKept(store, value, rev.main, rev.sub, hashRevision)
+        ) {
+          continue;
+        }
+        hash = crc32c(value, crc32c(key, hash));
+      }
+      from = seen === chunkSize ? next : undefined;
+      if (from !== undefined) await pause();
     }
-    hash = crc32c(value, crc32c(key, hash));
+  } finally {
+    leave();
   }
   return { hash: hash >>> 0, compactRevision, hashRevision };
 }

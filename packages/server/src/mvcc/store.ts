@@ -3,6 +3,7 @@ import { EtcdServerError } from "../errors.js";
 import type { Backend } from "./backend.js";
 import { type IndexRange, KeyIndex } from "./key-index.js";
 import { decodeKeyValue, decodeKeyValueHead, encodeKeyValue } from "./kv-codec.js";
+import { ReadGate } from "./read-gate.js";
 import { decodeRevision, encodeRevision } from "./revision.js";
 
 /** What a range read returns before request-level filtering (etcd's mvcc.RangeResult). */
@@ -42,6 +43,8 @@ export class MvccStore {
   /** Logical compaction revision; -1 when never compacted (etcd's compactMainRev). */
   compactRevision = -1;
   readonly index = new KeyIndex();
+  /** Reads in progress across event-loop turns; physical compaction waits for them. */
+  readonly readers = new ReadGate();
 
   private constructor(readonly backend: Backend) {}
 
@@ -79,6 +82,34 @@ export class MvccStore {
     if (options.countOnly) return { kvs: [], count };
     const kvs: mvccpb.KeyValue[] = [];
     for (let i = 0; i < revs.length; i += 2) kvs.push(this.kvAt(revs[i] as number, revs[i + 1] as number));
+    return { kvs, count };
+  }
+
+  /**
+   * {@link rangeKeys} for results that may be large: the index picks every revision at once, then
+   * the values are read `chunkSize` at a time with `pause()` between chunks, so the event loop is
+   * never held for long. The read stays consistent: values of chosen revisions never change, and
+   * physical compaction waits (see {@link ReadGate}) until the read is done.
+   */
+  async rangeKeysChunked(
+    range: IndexRange,
+    options: RangeOptions,
+    chunkSize: number,
+    pause: () => Promise<void>,
+  ): Promise<RangeResult> {
+    const atRev = this.checkReadRevision(options.revision, this.currentRevision);
+    const { count, revs } = this.index.revisionsAt(range, atRev, options.countOnly ? 1 : options.limit);
+    if (options.countOnly) return { kvs: [], count };
+    const kvs: mvccpb.KeyValue[] = [];
+    const leave = this.readers.enter();
+    try {
+      for (let i = 0; i < revs.length; i += 2) {
+        if (i > 0 && i % (2 * chunkSize) === 0) await pause();
+        kvs.push(this.kvAt(revs[i] as number, revs[i + 1] as number));
+      }
+    } finally {
+      leave();
+    }
     return { kvs, count };
   }
 

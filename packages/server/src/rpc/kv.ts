@@ -28,9 +28,9 @@ export function kvService(deps: KvDeps): etcdserverpb.KVServer {
     return response;
   };
   return {
-    range: unary((request) => {
+    range: unary(async (request) => {
       checkRangeRequest(request);
-      return withHeader(stateMachine.range(request));
+      return withHeader(await stateMachine.rangeChunked(request));
     }),
     put: unary(async (request) => {
       checkPutRequest(request);

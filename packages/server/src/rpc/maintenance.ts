@@ -47,14 +47,16 @@ export function maintenanceService(
     alarm: unary(() => etcdserverpb.AlarmResponse.fromPartial({ header: head(), alarms: [] })),
     // LMDB reuses freed pages in place, so there is nothing to give back; answer as etcd does on success.
     defragment: unary(() => etcdserverpb.DefragmentResponse.fromPartial({ header: head() })),
-    hash: unary(() => {
-      const { hash } = stateMachine.hashKV(0);
-      return etcdserverpb.HashResponse.fromPartial({ header: head(), hash });
+    hash: unary(async () => {
+      const header = head();
+      const { hash } = await stateMachine.hashKV(0);
+      return etcdserverpb.HashResponse.fromPartial({ header, hash });
     }),
-    hashKv: unary((request) => {
-      const result = stateMachine.hashKV(Number(request.revision));
+    hashKv: unary(async (request) => {
+      const header = head();
+      const result = await stateMachine.hashKV(Number(request.revision));
       return etcdserverpb.HashKVResponse.fromPartial({
-        header: head(),
+        header,
         hash: result.hash,
         compactRevision: BigInt(result.compactRevision),
         hashRevision: BigInt(result.hashRevision),

@@ -62,11 +62,11 @@ describe("compaction", () => {
     fill(h);
     h.ok(req.compact(5));
     // The physical part has not run yet; the hash must not see it happen.
-    const hashBefore = h.sm.hashKV(7);
+    const hashBefore = await h.sm.hashKV(7);
     await h.sm.compacted(5);
     // a keeps rev 4 (its value at 5) and 7; b's put and tombstone go; c is above the compaction.
-    expect(h.sm.hashKV(7).hash).toBe(hashBefore.hash);
-    expect(h.sm.hashKV(7).compactRevision).toBe(5);
+    expect((await h.sm.hashKV(7)).hash).toBe(hashBefore.hash);
+    expect((await h.sm.hashKV(7)).compactRevision).toBe(5);
     expect(plain(h.range("a", "", { revision: 5n }).kvs[0])).toMatchObject({
       value: "a4",
       version: 2,
@@ -135,7 +135,7 @@ describe("compaction", () => {
     const done = h.sm.compacted(15);
     h.ok(req.del("k1"));
     await done;
-    expect(h.sm.hashKV(0).compactRevision).toBe(15);
+    expect((await h.sm.hashKV(0)).compactRevision).toBe(15);
     expect(h.range("\0", "\0", { revision: 15n }).kvs.map((kv) => kv.value.toString())).toEqual([
       "12",
       "13",
@@ -155,18 +155,18 @@ describe("HashKV", () => {
     fill(h);
     const other = Harness.open();
     fill(other);
-    expect(other.sm.hashKV(0)).toEqual(h.sm.hashKV(0));
-    expect(h.sm.hashKV(0).hashRevision).toBe(8);
-    expect(h.sm.hashKV(0).compactRevision).toBe(-1);
+    expect(await other.sm.hashKV(0)).toEqual(await h.sm.hashKV(0));
+    expect((await h.sm.hashKV(0)).hashRevision).toBe(8);
+    expect((await h.sm.hashKV(0)).compactRevision).toBe(-1);
     other.ok(req.put("x", "1"));
-    expect(other.sm.hashKV(0).hash).not.toBe(h.sm.hashKV(0).hash);
-    expect(other.sm.hashKV(8).hash).toBe(h.sm.hashKV(8).hash);
+    expect((await other.sm.hashKV(0)).hash).not.toBe((await h.sm.hashKV(0)).hash);
+    expect((await other.sm.hashKV(8)).hash).toBe((await h.sm.hashKV(8)).hash);
     await other.close();
-    expect(() => h.sm.hashKV(9)).toThrow(new EtcdServerError("futureRev"));
+    await expect(h.sm.hashKV(9)).rejects.toThrow(new EtcdServerError("futureRev"));
     // etcd hashes nothing but the bucket name below revision 0.
-    expect(h.sm.hashKV(-2).hash).toBe(crc32c("key"));
+    expect((await h.sm.hashKV(-2)).hash).toBe(crc32c("key"));
     h.ok(req.compact(4));
-    expect(() => h.sm.hashKV(4)).toThrow(new EtcdServerError("compacted"));
-    expect(h.sm.hashKV(5).compactRevision).toBe(4);
+    await expect(h.sm.hashKV(4)).rejects.toThrow(new EtcdServerError("compacted"));
+    expect((await h.sm.hashKV(5)).compactRevision).toBe(4);
   });
 });

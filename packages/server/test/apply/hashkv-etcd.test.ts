@@ -45,14 +45,14 @@ describe.runIf(requireEtcd())("HashKV against etcd 3.4", () => {
     }
     expect(h.sm.currentRevision).toBe(9);
     for (let revision = 1; revision <= 9; revision++) {
-      expect(h.sm.hashKV(revision).hash, `revision ${revision}`).toBe(etcdHash(revision).hash);
+      expect((await h.sm.hashKV(revision)).hash, `revision ${revision}`).toBe(etcdHash(revision).hash);
     }
     ctl(["compaction", "5", "--physical"]);
     h.ok(req.compact(5));
     await h.sm.compacted(5);
     for (let revision = 6; revision <= 9; revision++) {
       const theirs = etcdHash(revision);
-      const ours = h.sm.hashKV(revision);
+      const ours = await h.sm.hashKV(revision);
       expect(ours.hash, `revision ${revision} after compaction`).toBe(theirs.hash);
       expect(ours.compactRevision).toBe(theirs.compact_revision);
     }

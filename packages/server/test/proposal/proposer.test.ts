@@ -105,7 +105,14 @@ describe("Proposer", () => {
         (error: unknown) => (error instanceof EtcdServerError ? error.reason : "other"),
       ),
     );
-    expect(await Promise.all(settled)).toEqual(["ok", "ok", "ok", "ok", "tooManyRequests", "tooManyRequests"]);
+    expect(await Promise.all(settled)).toEqual([
+      "ok",
+      "ok",
+      "ok",
+      "ok",
+      "tooManyRequests",
+      "tooManyRequests",
+    ]);
     await expect(proposer.propose(put("after", "x".repeat(900)))).resolves.toMatchObject({ ok: true });
   });
 
