@@ -81,7 +81,10 @@ async function serve(flags: ServeFlags): Promise<void> {
     logger,
   };
   const server = await KeywayServer.start(config, (error) => {
-    logger.fatal({ err: error }, "fatal member failure, stopping: durability or state can no longer be promised");
+    logger.fatal(
+      { err: error },
+      "fatal member failure, stopping: durability or state can no longer be promised",
+    );
     process.exit(1);
   });
   let stopping = false;
