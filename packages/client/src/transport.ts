@@ -96,17 +96,18 @@ export class Transport {
     target: string | undefined,
   ): Promise<Res> {
     checkContext(ctx);
-    const failed = new Set<Endpoint>();
+    let failed: Set<Endpoint> | undefined;
     let attempts = 0;
     const attempt = async () => {
       checkContext(ctx);
-      if (failed.size >= this.pool.all().length) failed.clear();
+      if (failed !== undefined && failed.size >= this.pool.all().length) failed.clear();
       const endpoint = this.endpointFor(target, failed);
       const attemptCtx = this.attemptContext(ctx, attempts++);
       try {
         await this.connect(endpoint, attemptCtx);
         return await this.withAuth(endpoint, method, request, attemptCtx);
       } catch (err) {
+        failed ??= new Set();
         failed.add(endpoint);
         throw this.attemptFailure(err, endpoint, ctx);
       }
