@@ -55,6 +55,8 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
         ttlSeconds: granted.ttlSeconds,
         renewedAtMs: sentAt,
       });
+      // A grant answered later than its TTL may already have expired on the server.
+      if (keepAlive.lost !== undefined) throw keepAlive.lost;
       return new Session(lease, keepAlive);
     } catch (err) {
       // Not the caller's signal or deadline: they may be why the keep-alive failed. The TTL bounds it.
