@@ -107,4 +107,14 @@ describe("liveness when a member goes silent", () => {
       await sleep(50);
     }
   }, 20_000);
+
+  it("a session whose grant comes back later than its TTL is not handed out as live", async () => {
+    const [a] = proxies as [TcpProxy];
+    // Attempts wait for the slow answers instead of granting twice.
+    await using client = new KeywayClient({ endpoints: [a.url], attemptTimeoutMs: 5_000 });
+    await client.get("stall/k"); // connected before answers slow down
+    a.setDelay(2_200);
+    // etcd's smallest TTL is 2 s: the lease may be gone before the client even learns its id.
+    await expect(client.session({ ttlSeconds: 2 })).rejects.toMatchObject({ reason: "leaseLost" });
+  }, 15_000);
 });
