@@ -46,7 +46,18 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Retries of safe calls on UNAVAILABLE (exponential backoff with jitter). */
   retry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
-  /** HTTP/2 keepalive pings. etcd refuses pings more often than every 5 s. */
+  /**
+   * Deadline of one attempt of a safe call (reads, lease calls, read-only admin) in ms, doubled
+   * on each retry. An attempt without an answer by then marks its endpoint suspect and moves to
+   * another one, so a member that went silent costs one attempt, not the call. Writes never get
+   * one: they are not re-sent. Default 2000.
+   */
+  attemptTimeoutMs?: number;
+  /**
+   * HTTP/2 keepalive pings while calls or streams are open: a ping every `timeMs`, the connection
+   * is dropped (and its calls fail over) when no ack comes within `timeoutMs`. etcd refuses pings
+   * more often than every 5 s. Default `{ timeMs: 5000, timeoutMs: 3000, permitWithoutCalls: false }`.
+   */
   keepalive?: { timeMs?: number; timeoutMs?: number; permitWithoutCalls?: boolean };
   /** Replace the endpoints with the members' client URLs every this many ms (learners skipped). */
   autoSyncIntervalMs?: number;
@@ -154,8 +165,15 @@ function createTransport(options: ClientOptions, events: EventEmitter<ClientEven
     retryMinMs: options.retry?.minDelayMs ?? 25,
     retryMaxMs: options.retry?.maxDelayMs ?? 1_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 3_000,
+    attemptTimeoutMs: positive(options.attemptTimeoutMs ?? 2_000, "attemptTimeoutMs"),
     auth: options.auth,
   });
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0))
+    throw badRequest(`${name} must be a positive number, got ${value}`);
+  return value;
 }
 
 function channelCredentials(options: ClientOptions): ChannelCredentials {
@@ -172,8 +190,9 @@ function channelCredentials(options: ClientOptions): ChannelCredentials {
 
 function channelOptions(options: ClientOptions): ChannelOptions {
   return {
-    "grpc.keepalive_time_ms": options.keepalive?.timeMs ?? 30_000,
-    "grpc.keepalive_timeout_ms": options.keepalive?.timeoutMs ?? 10_000,
+    // A silent member is noticed within ~8 s (ping after 5 s, no ack 3 s later), not 40 s.
+    "grpc.keepalive_time_ms": options.keepalive?.timeMs ?? 5_000,
+    "grpc.keepalive_timeout_ms": options.keepalive?.timeoutMs ?? 3_000,
     "grpc.keepalive_permit_without_calls": options.keepalive?.permitWithoutCalls === true ? 1 : 0,
     // Reconnect quickly after a member restarts; grpc-js defaults to 1 s growing to 120 s.
     "grpc.initial_reconnect_backoff_ms": 100,

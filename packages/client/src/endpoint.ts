@@ -1,4 +1,12 @@
-import { type ChannelCredentials, type ChannelOptions, Client, connectivityState } from "@grpc/grpc-js";
+import {
+  type ChannelCredentials,
+  type ChannelOptions,
+  Client,
+  connectivityState,
+  Metadata,
+  status,
+} from "@grpc/grpc-js";
+import { etcdserverpb } from "@keyway/api";
 import { Backoff } from "./backoff.js";
 import { badRequest } from "./errors.js";
 import type { Pickable } from "./picker.js";
@@ -34,10 +42,20 @@ export interface EndpointSettings {
   readonly onHealth: HealthListener;
 }
 
+const STATUS = etcdserverpb.MaintenanceService.status;
+
+/** gRPC codes that mean the member did not answer (any other status is an answer). */
+const NO_ANSWER: ReadonlySet<number> = new Set([
+  status.UNAVAILABLE,
+  status.DEADLINE_EXCEEDED,
+  status.CANCELLED,
+]);
+
 /**
  * One etcd member as the client sees it: its own grpc-js channel, a count of calls in flight
- * (for least-connection balancing) and a health flag. An endpoint marked down is probed back
- * with exponential backoff; calls avoid it meanwhile.
+ * (for least-connection balancing) and a health flag. An endpoint marked down (a transport
+ * failure, or suspect: a call or keep-alive got no answer in time) is probed back with
+ * exponential backoff; calls avoid it meanwhile.
  */
 export class Endpoint implements Pickable {
   readonly url: string;
@@ -90,7 +108,27 @@ export class Endpoint implements Pickable {
     });
   }
 
-  /** Marks the endpoint down after a transport failure and starts probing it. */
+  /**
+   * Resolves once the member answers a Status call; rejects at `deadline`. A connection that
+   * looks READY proves nothing about a member that went silent without closing it, so the probe
+   * waits for a real answer. Any answer counts, an auth or permission error included.
+   */
+  async probe(deadline: number): Promise<void> {
+    await this.waitReady(deadline);
+    await new Promise<void>((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        STATUS.path,
+        STATUS.requestSerialize,
+        STATUS.responseDeserialize,
+        {},
+        new Metadata(),
+        { deadline },
+        (err) => (err === null || !NO_ANSWER.has(err.code) ? resolve() : reject(err)),
+      );
+    });
+  }
+
+  /** Marks the endpoint down (failed or suspect) and starts probing it. */
   markDown(cause?: unknown): void {
     if (!this.isHealthy || this.closed) return;
     this.isHealthy = false;
@@ -102,7 +140,7 @@ export class Endpoint implements Pickable {
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       if (this.closed) return;
-      this.waitReady(Date.now() + this.settings.probeMaxMs).then(
+      this.probe(Date.now() + this.settings.probeMaxMs).then(
         () => this.markUp(),
         () => this.scheduleProbe(),
       );

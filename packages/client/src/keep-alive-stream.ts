@@ -1,18 +1,23 @@
-import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { type ClientDuplexStream, status } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import { Backoff } from "./backoff.js";
 import type { Endpoint } from "./endpoint.js";
-import { KeywayError } from "./errors.js";
+import { closedError, KeywayError } from "./errors.js";
 import { KeepAlive, type KeepAliveSender } from "./keep-alive.js";
 import type { Transport } from "./transport.js";
 
 const KEEP_ALIVE = etcdserverpb.LeaseService.leaseKeepAlive;
 type Stream = ClientDuplexStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>;
 
+/** Shortest wait for a keep-alive answer before the stream counts as broken. */
+const MIN_ANSWER_TIMEOUT_MS = 500;
+
 /**
  * The client's one LeaseKeepAlive stream, shared by every kept-alive lease. It carries
  * require-leader metadata; when it breaks it reopens on another endpoint and every lease renews
- * at once there.
+ * at once there. A stream that leaves a renewal unanswered for a third of the shortest TTL is
+ * broken too: its member went silent (a connection that stays open but carries nothing), so the
+ * endpoint is marked suspect and the stream moves on, well before any lease can expire.
  */
 export class KeepAliveStream implements KeepAliveSender {
   private readonly handles = new Map<bigint, Set<KeepAlive>>();
@@ -23,27 +28,69 @@ export class KeepAliveStream implements KeepAliveSender {
   private readonly backoff = new Backoff({ initialMs: 100, maxMs: 2_000 });
   private avoid: Endpoint | undefined;
   private closed = false;
+  /** Renewals written on the current stream and not answered yet. */
+  private outstanding = 0;
+  private watchdog: NodeJS.Timeout | undefined;
   /** Why the stream last broke (for debugging; keep-alives report loss by their own deadline). */
   lastError: KeywayError | undefined;
 
   constructor(private readonly transport: Transport) {}
 
-  /** Starts keeping `id` alive; `ttlSeconds` bounds how long a renewal may be missing. */
-  start(id: bigint, ttlSeconds: bigint): KeepAlive {
+  /**
+   * Starts keeping `id` alive; `ttlSeconds` bounds how long a renewal may be missing, and the
+   * lease counts as lost at `validUntilMs` (epoch ms) unless renewed before.
+   */
+  start(id: bigint, ttlSeconds: bigint, validUntilMs: number): KeepAlive {
+    if (this.closed) throw closedError("client");
     let set = this.handles.get(id);
     if (set === undefined) {
       set = new Set();
       this.handles.set(id, set);
     }
-    const handle = new KeepAlive(id, ttlSeconds, this);
+    const handle = new KeepAlive(id, ttlSeconds, validUntilMs, this);
     set.add(handle);
+    handle.begin();
     return handle;
   }
 
-  /** Sends one renewal of `id`, opening the stream first if needed. */
-  send(id: bigint): void {
-    if (this.stream === undefined) return void this.open();
-    this.stream.write({ ID: id });
+  /** Sends one renewal of `id`, opening the stream first if needed; false if none is open. */
+  send(id: bigint): boolean {
+    const stream = this.stream;
+    if (stream === undefined) {
+      void this.open();
+      return false;
+    }
+    stream.write({ ID: id });
+    if (this.outstanding++ === 0) this.armWatchdog(stream);
+    return true;
+  }
+
+  /**
+   * Breaks `stream` if it still has renewals unanswered a third of the shortest TTL after the
+   * oldest of them was sent (or after its last answer).
+   */
+  private armWatchdog(stream: Stream): void {
+    clearTimeout(this.watchdog);
+    const timeoutMs = this.answerTimeoutMs();
+    this.watchdog = setTimeout(() => {
+      if (stream !== this.stream || this.outstanding === 0) return;
+      const url = this.endpoint?.url ?? "the endpoint";
+      const cause = new KeywayError({
+        code: status.UNAVAILABLE,
+        reason: "unavailable",
+        message: `no keep-alive answer from ${url} within ${Math.round(timeoutMs)} ms`,
+      });
+      this.onBroken(stream, cause);
+    }, timeoutMs);
+    this.watchdog.unref();
+  }
+
+  private answerTimeoutMs(): number {
+    let shortestTtlMs = Number.POSITIVE_INFINITY;
+    for (const set of this.handles.values()) {
+      for (const handle of set) shortestTtlMs = Math.min(shortestTtlMs, Number(handle.ttlSeconds) * 1000);
+    }
+    return Math.max(MIN_ANSWER_TIMEOUT_MS, Math.min(shortestTtlMs / 3, 2 ** 31 - 1));
   }
 
   /** Forgets a stopped keep-alive; the stream closes when none are left. */
@@ -59,6 +106,8 @@ export class KeepAliveStream implements KeepAliveSender {
     this.opening = true;
     try {
       const metadata = await this.transport.streamMetadata(this.transport.context(undefined), true);
+      // Closed, or every keep-alive stopped, while the token was fetched: open nothing.
+      if (this.closed || this.handles.size === 0) return;
       const endpoint = this.transport.pool.pick(this.avoid === undefined ? undefined : new Set([this.avoid]));
       const stream = endpoint.client.makeBidiStreamRequest(
         KEEP_ALIVE.path,
@@ -69,7 +118,7 @@ export class KeepAliveStream implements KeepAliveSender {
       this.stream = stream;
       this.endpoint = endpoint;
       endpoint.inflight++;
-      stream.on("data", (response: etcdserverpb.LeaseKeepAliveResponse) => this.onResponse(response));
+      stream.on("data", (response: etcdserverpb.LeaseKeepAliveResponse) => this.onResponse(stream, response));
       stream.on("error", (err) => this.onBroken(stream, KeywayError.from(err)));
       stream.on("end", () => this.onBroken(stream, KeywayError.from(new Error("keep-alive stream ended"))));
       for (const set of this.handles.values()) for (const handle of set) handle.resend();
@@ -81,8 +130,12 @@ export class KeepAliveStream implements KeepAliveSender {
     }
   }
 
-  private onResponse(response: etcdserverpb.LeaseKeepAliveResponse): void {
+  private onResponse(stream: Stream, response: etcdserverpb.LeaseKeepAliveResponse): void {
     this.backoff.reset();
+    // The stream answers: restart the wait for whatever is still unanswered.
+    this.outstanding = Math.max(0, this.outstanding - 1);
+    if (this.outstanding > 0) this.armWatchdog(stream);
+    else clearTimeout(this.watchdog);
     this.transport.observe(response);
     const set = this.handles.get(response.ID);
     if (set !== undefined) for (const handle of [...set]) handle.onResponse(response.TTL);
@@ -109,6 +162,8 @@ export class KeepAliveStream implements KeepAliveSender {
     const stream = this.stream;
     if (stream === undefined) return;
     this.stream = undefined;
+    this.outstanding = 0;
+    clearTimeout(this.watchdog);
     if (this.endpoint !== undefined) this.endpoint.inflight--;
     stream.removeAllListeners("data");
     stream.on("error", () => undefined);

@@ -12,22 +12,32 @@ export interface KeepAliveEvents {
 
 /** What a keep-alive needs from the shared keep-alive stream. */
 export interface KeepAliveSender {
-  /** Sends one renewal request for the lease. */
-  send(id: bigint): void;
+  /** Sends one renewal request for the lease; false when no stream could take it. */
+  send(id: bigint): boolean;
   /** Forgets a stopped keep-alive. */
   remove(handle: KeepAlive): void;
 }
 
+/** Renewals of one lease left unanswered on a stream before it stops adding more. */
+const MAX_UNANSWERED = 4;
+/** setTimeout's largest delay; longer waits are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Keeps one lease alive: sends a renewal every TTL/3 and declares the lease lost when etcd
- * answers TTL 0 (expired or revoked) or when no renewal succeeded within the TTL — so a
- * half-open connection cannot hide a dead lease for twice the TTL.
+ * answers TTL 0 (expired or revoked) or when its TTL has run out since the last renewal that
+ * succeeded was *sent* — the server restarted the TTL no earlier than that, so the client never
+ * believes it holds a lease the server has already expired, and a half-open connection cannot
+ * hide a dead lease.
  */
 export class KeepAlive extends EventEmitter<KeepAliveEvents> implements AsyncDisposable {
   private readonly controller = new AbortController();
   private sendTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private ttlMs: number;
+  private validUntil: number;
+  /** Send times of renewals not answered yet on the current stream, oldest first. */
+  private unanswered: number[] = [];
   private stopped = false;
   private lostError: KeywayError | undefined;
 
@@ -35,17 +45,32 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> implements AsyncDis
     /** The lease id. */
     readonly id: bigint,
     ttlSeconds: bigint,
+    /** Epoch ms until which the lease is known to live (its grant or last renewal was sent TTL before). */
+    validUntilMs: number,
     private readonly sender: KeepAliveSender,
   ) {
     super();
     this.ttlMs = Number(ttlSeconds) * 1000;
+    this.validUntil = validUntilMs;
+  }
+
+  /** @internal Starts renewing (once the stream tracks this handle). */
+  begin(): void {
     this.armDeadline();
-    this.sendNow();
+    if (!this.stopped) this.sendNow();
   }
 
   /** The lease's TTL in seconds, as etcd last granted it. */
   get ttlSeconds(): bigint {
     return BigInt(Math.round(this.ttlMs / 1000));
+  }
+
+  /**
+   * Epoch ms until which the lease certainly lives on the server: the send time of the last
+   * renewal etcd answered, plus the TTL. `lost` fires then unless a later renewal succeeds.
+   */
+  get validUntilMs(): number {
+    return this.validUntil;
   }
 
   /** Aborted, with the `leaseLost` error as reason, when the lease is lost. */
@@ -58,41 +83,53 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> implements AsyncDis
     return this.lostError;
   }
 
-  /** @internal A keep-alive response for this lease. */
+  /** @internal A keep-alive response for this lease (etcd answers a stream's requests in order). */
   onResponse(ttlSeconds: bigint): void {
     if (this.stopped) return;
+    const sentAt = this.unanswered.shift();
     if (ttlSeconds <= 0n) {
       this.lose(`lease ${this.id} expired or was revoked`);
       return;
     }
     this.ttlMs = Number(ttlSeconds) * 1000;
-    this.armDeadline();
+    // An answer to a renewal sent on an earlier stream (not tracked) proves nothing new.
+    if (sentAt !== undefined && sentAt + this.ttlMs > this.validUntil) {
+      this.validUntil = sentAt + this.ttlMs;
+      this.armDeadline();
+    }
     this.schedule(this.ttlMs / 3);
     this.emit("renewed", ttlSeconds);
   }
 
-  /** @internal The stream changed: renew at once on the new one. */
+  /** @internal The stream changed: renewals sent on the old one will not be answered; renew now. */
   resend(): void {
+    this.unanswered = [];
     if (!this.stopped) this.sendNow();
   }
 
   private sendNow(): void {
-    this.sender.send(this.id);
+    // A stream that left several renewals unanswered is being replaced; more would not help.
+    if (this.unanswered.length < MAX_UNANSWERED) {
+      const sentAt = Date.now();
+      if (this.sender.send(this.id)) this.unanswered.push(sentAt);
+    }
     // Without an answer, try again well before the TTL runs out.
     this.schedule(Math.min(this.ttlMs / 3, 1_000));
   }
 
   private schedule(delayMs: number): void {
     clearTimeout(this.sendTimer);
-    this.sendTimer = setTimeout(() => this.sendNow(), Math.max(100, delayMs));
+    this.sendTimer = setTimeout(() => this.sendNow(), Math.min(MAX_TIMER_MS, Math.max(100, delayMs)));
   }
 
   private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(
-      () => this.lose(`lease ${this.id} was not renewed within its TTL of ${this.ttlMs / 1000}s`),
-      this.ttlMs,
-    );
+    const remainingMs = this.validUntil - Date.now();
+    if (remainingMs <= 0) {
+      this.lose(`lease ${this.id} was not renewed within its TTL of ${this.ttlMs / 1000}s`);
+      return;
+    }
+    this.deadlineTimer = setTimeout(() => this.armDeadline(), Math.min(MAX_TIMER_MS, remainingMs));
   }
 
   private lose(message: string): void {

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
-import type { CallOptions } from "./call-options.js";
+import { abortedError, type CallOptions } from "./call-options.js";
 import { badRequest, KeywayError } from "./errors.js";
 import type { KeepAlive } from "./keep-alive.js";
 import type { KeepAliveStream } from "./keep-alive-stream.js";
@@ -36,9 +36,15 @@ export interface LeaseTimeToLive {
 export interface KeepAliveOptions extends CallOptions {
   /**
    * The lease's TTL, if known; it bounds how long renewals may fail before `lost`. Absent: asked
-   * from etcd with TimeToLive (which also fails at once for a lease that does not exist).
+   * from etcd with TimeToLive (which also fails at once for a lease that does not exist), and
+   * the lease counts as lost at the TimeToLive's send time plus the remaining TTL unless renewed.
    */
   ttlSeconds?: bigint | number;
+  /**
+   * With `ttlSeconds`: epoch ms at which the grant (or last renewal) of the lease was sent; the
+   * lease counts as lost `ttlSeconds` after it unless renewed. Default: now.
+   */
+  renewedAtMs?: number;
 }
 
 /** Lease calls. All unary lease calls are retried on UNAVAILABLE, as Go's client does. */
@@ -104,14 +110,23 @@ export class LeaseClient {
    * `signal` aborts when the lease is lost.
    */
   async keepAlive(id: bigint, options: KeepAliveOptions = {}): Promise<KeepAlive> {
-    checkOptionNames(options, ["ttlSeconds"], "lease.keepAlive");
-    let ttl = options.ttlSeconds === undefined ? undefined : nonNegative(options.ttlSeconds, "ttlSeconds");
-    if (ttl === undefined) {
-      const live = await this.timeToLive(id, callOptions(options.signal, options.timeoutMs));
-      if (live.ttlSeconds < 0n) throw notFound(id);
-      ttl = live.grantedTtlSeconds;
+    checkOptionNames(options, ["ttlSeconds", "renewedAtMs"], "lease.keepAlive");
+    if (options.signal?.aborted === true) throw abortedError(options.signal);
+    if (options.ttlSeconds !== undefined) {
+      const ttl = nonNegative(options.ttlSeconds, "ttlSeconds");
+      const renewedAt = options.renewedAtMs ?? Date.now();
+      if (!Number.isFinite(renewedAt)) throw badRequest(`renewedAtMs must be a number, got ${renewedAt}`);
+      return this.keepAlives.start(leaseId(id), ttl, renewedAt + Number(ttl) * 1000);
     }
-    return this.keepAlives.start(leaseId(id), ttl);
+    if (options.renewedAtMs !== undefined) throw badRequest("renewedAtMs goes with ttlSeconds");
+    const sentAt = Date.now();
+    const live = await this.timeToLive(id, callOptions(options.signal, options.timeoutMs));
+    if (live.ttlSeconds < 0n) throw notFound(id);
+    return this.keepAlives.start(
+      leaseId(id),
+      live.grantedTtlSeconds,
+      sentAt + Number(live.ttlSeconds) * 1000,
+    );
   }
 }
 

@@ -14,6 +14,8 @@ export interface SessionOptions extends CallOptions {
 
 /** Status events of a session. */
 export interface SessionEvents {
+  /** etcd renewed the lease; `ttlSeconds` is the TTL it granted again. */
+  renewed: (ttlSeconds: bigint) => void;
   /** The session's lease is gone; everything bound to it (locks, registrations) is gone too. */
   lost: (error: KeywayError) => void;
 }
@@ -30,19 +32,37 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
     private readonly keepAlive: KeepAlive,
   ) {
     super();
+    keepAlive.on("renewed", (ttlSeconds) => this.emit("renewed", ttlSeconds));
     keepAlive.once("lost", (error) => this.emit("lost", error));
   }
 
-  /** Grants (or adopts) a lease and starts keeping it alive. */
+  /**
+   * Grants (or adopts) a lease and starts keeping it alive. The lease counts as lost one TTL
+   * after its grant was sent unless renewed. If the keep-alive cannot start, a lease granted
+   * here is revoked before the error is thrown, so a failed create leaves nothing behind.
+   */
   static async create(lease: LeaseClient, options: SessionOptions = {}): Promise<Session> {
     const { ttlSeconds = 60, leaseId, ...call } = options;
-    // An adopted lease's TTL is asked from etcd by keepAlive (which fails if the lease is gone).
-    const granted = leaseId === undefined ? await lease.grant(ttlSeconds, call) : undefined;
-    const keepAlive = await lease.keepAlive(
-      granted?.id ?? (leaseId as bigint),
-      granted === undefined ? call : { ...call, ttlSeconds: granted.ttlSeconds },
-    );
-    return new Session(lease, keepAlive);
+    if (leaseId !== undefined) {
+      // An adopted lease's TTL is asked from etcd by keepAlive (which fails if the lease is gone).
+      return new Session(lease, await lease.keepAlive(leaseId, call));
+    }
+    const sentAt = Date.now();
+    const granted = await lease.grant(ttlSeconds, call);
+    try {
+      const keepAlive = await lease.keepAlive(granted.id, {
+        ...call,
+        ttlSeconds: granted.ttlSeconds,
+        renewedAtMs: sentAt,
+      });
+      // A grant answered later than its TTL may already have expired on the server.
+      if (keepAlive.lost !== undefined) throw keepAlive.lost;
+      return new Session(lease, keepAlive);
+    } catch (err) {
+      // Not the caller's signal or deadline: they may be why the keep-alive failed. The TTL bounds it.
+      await lease.revoke(granted.id, { timeoutMs: Number(granted.ttlSeconds) * 1000 }).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** TTL of the session's lease in seconds, as etcd granted it. */

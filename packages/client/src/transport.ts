@@ -46,6 +46,8 @@ export interface TransportSettings {
   readonly retryMaxMs: number;
   /** How long an unsafe call waits for a connection before trying the next endpoint. */
   readonly connectTimeoutMs: number;
+  /** Deadline of the first attempt of a safe call; doubled on each retry. */
+  readonly attemptTimeoutMs: number;
   readonly auth: AuthCredentials | undefined;
 }
 
@@ -93,28 +95,29 @@ export class Transport {
     ctx: CallContext,
     target: string | undefined,
   ): Promise<Res> {
-    // The first attempt runs outside p-retry: most calls succeed and should not pay for it.
     checkContext(ctx);
-    const first = this.endpointFor(target, undefined);
+    let failed: Set<Endpoint> | undefined;
+    let attempts = 0;
+    const attempt = async () => {
+      checkContext(ctx);
+      if (failed !== undefined && failed.size >= this.pool.all().length) failed.clear();
+      const endpoint = this.endpointFor(target, failed);
+      const attemptCtx = this.attemptContext(ctx, attempts++);
+      try {
+        await this.connect(endpoint, attemptCtx);
+        return await this.withAuth(endpoint, method, request, attemptCtx);
+      } catch (err) {
+        failed ??= new Set();
+        failed.add(endpoint);
+        throw this.attemptFailure(err, endpoint, ctx);
+      }
+    };
+    // The first attempt runs outside p-retry: most calls succeed and should not pay for it.
     try {
-      await this.connect(first, ctx);
-      return await this.withAuth(first, method, request, ctx);
+      return await attempt();
     } catch (err) {
       if (!this.retryable(err, ctx) || this.settings.retries === 0) throw err;
     }
-    const failed = new Set<Endpoint>([first]);
-    const attempt = async () => {
-      checkContext(ctx);
-      if (failed.size >= this.pool.all().length) failed.clear();
-      const endpoint = this.endpointFor(target, failed);
-      try {
-        await this.connect(endpoint, ctx);
-        return await this.withAuth(endpoint, method, request, ctx);
-      } catch (err) {
-        failed.add(endpoint);
-        throw err;
-      }
-    };
     try {
       return await pRetry(attempt, {
         retries: this.settings.retries - 1,
@@ -129,6 +132,32 @@ export class Transport {
       if (ctx.signal?.aborted === true) throw abortedError(ctx.signal);
       throw KeywayError.from(err);
     }
+  }
+
+  /**
+   * The context of one attempt of a safe call: the call's deadline, shortened to the attempt
+   * timeout (doubled on each retry, so a read that is slow but answered still gets through).
+   */
+  private attemptContext(ctx: CallContext, attempt: number): CallContext {
+    const timeoutMs = this.settings.attemptTimeoutMs * 2 ** Math.min(attempt, 10);
+    return { deadline: earliest(ctx.deadline, Date.now() + timeoutMs), signal: ctx.signal };
+  }
+
+  /**
+   * An attempt that ran out of its own time while the call has time left found a silent
+   * member: mark it suspect and report UNAVAILABLE, so the call moves to another endpoint.
+   */
+  private attemptFailure(err: unknown, endpoint: Endpoint, ctx: CallContext): unknown {
+    if (!(err instanceof KeywayError) || err.code !== status.DEADLINE_EXCEEDED || pastDeadline(ctx))
+      return err;
+    const error = new KeywayError({
+      code: status.UNAVAILABLE,
+      reason: "unavailable",
+      message: `no answer from ${endpoint.url} within the attempt timeout`,
+      cause: err,
+    });
+    endpoint.markDown(error);
+    return error;
   }
 
   /** Safe calls are retried on UNAVAILABLE while the deadline allows. */

@@ -46,9 +46,12 @@ export class WatchManager {
     }
     nonNegative(options.startRevision, "startRevision");
     const range = mapper.range(selectRange(key, options));
-    const watcher = new Watcher(range, options, mapper);
+    const watcher = new Watcher(range, options, mapper, (w) => this.attach(w, undefined));
     for (const w of this.watchers) if (w.isDone) this.watchers.delete(w);
     this.watchers.add(watcher);
+    const reset = () => this.backoff.reset();
+    watcher.on("connected", reset);
+    watcher.on("resumed", reset);
     this.attach(watcher, undefined);
     await watcher.whenCreated();
     return watcher;
@@ -71,8 +74,6 @@ export class WatchManager {
       void stream.open();
     }
     stream.add(watcher);
-    watcher.once("connected", () => this.backoff.reset());
-    watcher.once("resumed", () => this.backoff.reset());
   }
 
   private onBroken(key: string, stream: WatchStream, watchers: Watcher[], cause: KeywayError): void {

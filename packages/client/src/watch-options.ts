@@ -29,8 +29,10 @@ export interface WatchOptions extends RangeSelector {
    */
   requireLeader?: boolean;
   /**
-   * Events buffered before the shared stream is paused until this watcher's consumer catches up.
-   * Default 10 000.
+   * Events buffered for a consumer that does not keep up. At this many unread events the watch
+   * is canceled on the server (other watchers on the shared stream keep flowing) and created
+   * again from its next revision once half were read: nothing is lost, unless history is
+   * compacted meanwhile (then it ends with `compacted`). Default 10 000.
    */
   maxBufferedEvents?: number;
   /** Aborting closes the watcher. */
@@ -52,8 +54,11 @@ export interface WatcherEvents {
   connected: (info: { endpoint: string; revision: bigint }) => void;
   /** The stream carrying the watch broke; the client reconnects on its own. */
   disconnected: (cause: unknown) => void;
-  /** The watch was re-created after a disconnect, from `revision` (last delivered + 1). */
+  /**
+   * The watch was re-created after a disconnect or a pause for its slow consumer, from
+   * `revision` (last delivered + 1).
+   */
   resumed: (info: { endpoint: string; revision: bigint }) => void;
-  /** etcd reported progress: every event up to `revision` has been delivered. */
+  /** etcd reported progress: every event up to `revision` was delivered; a resume starts after it. */
   progress: (revision: bigint) => void;
 }

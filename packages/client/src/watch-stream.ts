@@ -20,7 +20,6 @@ export class WatchStream implements WatchHost {
   private readonly pending: Watcher[] = [];
   private readonly byId = new Map<bigint, Watcher>();
   private readonly fragments = new Map<bigint, mvccpb.Event[]>();
-  private readonly full = new Set<Watcher>();
   private broken = false;
   private metadata: Metadata | undefined;
 
@@ -77,7 +76,6 @@ export class WatchStream implements WatchHost {
 
   /** Removes a watcher, canceling it on the server if it was created. */
   detach(watcher: Watcher): void {
-    this.backpressure(watcher, false);
     const index = this.pending.indexOf(watcher);
     // The head's create is in flight: its `created` answer will cancel it (see onCreated).
     if (index > 0) this.pending.splice(index, 1);
@@ -87,16 +85,6 @@ export class WatchStream implements WatchHost {
       this.send({ requestUnion: { $case: "cancelRequest", cancelRequest: { watchId: id } } });
     }
     if (this.size === 0) this.end();
-  }
-
-  /** Pauses the stream while any of its watchers' buffers is full. */
-  backpressure(watcher: Watcher, full: boolean): void {
-    const wasPaused = this.full.size > 0;
-    if (full) this.full.add(watcher);
-    else this.full.delete(watcher);
-    const paused = this.full.size > 0;
-    if (paused && !wasPaused) this.call?.pause();
-    if (!paused && wasPaused) this.call?.resume();
   }
 
   private send(request: etcdserverpb.WatchRequest): void {
@@ -132,7 +120,7 @@ export class WatchStream implements WatchHost {
     const revision = response.header?.revision ?? 0n;
     if (revision === 0n) return;
     const targets = response.watchId === -1n ? [...this.byId.values()] : [this.byId.get(response.watchId)];
-    for (const w of targets) w?.emit("progress", revision);
+    for (const w of targets) w?.onProgress(revision);
   }
 
   private onCreated(response: etcdserverpb.WatchResponse): void {

@@ -12,14 +12,20 @@ import type { WatchEvent, WatcherEvents, WatchOptions } from "./watch-options.js
 export interface WatchHost {
   /** Detaches the watcher (sends a cancel if etcd knows it). */
   detach(watcher: Watcher): void;
-  /** Called when the watcher's buffer crosses its limit (true) or drains (false). */
-  backpressure(watcher: Watcher, full: boolean): void;
 }
+
+/** Places a watcher on a stream again (after a pause for its slow consumer). */
+export type Reattach = (watcher: Watcher) => void;
 
 /**
  * One watch: an AsyncIterable of {@link WatchEvent}s plus status events. It remembers the next
- * revision to deliver (the last delivered event's mod_revision + 1, never a header revision), so
- * after a reconnect or failover it resumes with no event lost or repeated.
+ * revision to deliver (the last queued event's mod_revision + 1, or a progress notification's
+ * revision + 1; never a creation header revision), so after a reconnect or failover it resumes
+ * with no event lost or repeated.
+ *
+ * Backpressure is per watcher: when its consumer leaves `maxBufferedEvents` events unread, the
+ * watcher cancels itself on the server (the shared stream keeps flowing for the others) and is
+ * created again from its next revision once the consumer has read half of them.
  */
 export class Watcher
   extends EventEmitter<WatcherEvents>
@@ -32,7 +38,8 @@ export class Watcher
   private failure: KeywayError | undefined;
   private closed = false;
   private created = false;
-  private full = false;
+  /** Canceled on the server until the consumer drains its queue. */
+  private paused = false;
   private host: WatchHost | undefined;
   private readonly ready: Promise<void>;
   private settleReady!: (err?: KeywayError) => void;
@@ -41,6 +48,7 @@ export class Watcher
     private readonly range: WireRange,
     private readonly options: WatchOptions,
     private readonly mapper: KeyMapper,
+    private readonly reattach: Reattach,
   ) {
     super();
     this.next = options.startRevision ?? 0n;
@@ -90,8 +98,6 @@ export class Watcher
   /** @internal Attached to a stream (or detached with undefined). */
   setHost(host: WatchHost | undefined): void {
     this.host = host;
-    // A watcher moved while its consumer lags keeps the new stream paused too.
-    if (this.full) host?.backpressure(this, true);
   }
 
   /** @internal etcd created the watch; `revision` is the header revision of the create response. */
@@ -120,8 +126,28 @@ export class Watcher
     }
     const last = events[events.length - 1]?.kv;
     if (last !== undefined) this.next = last.modRevision + 1n;
-    this.checkFull();
+    if (this.queue.length >= this.limit && this.host !== undefined) {
+      // etcd ends batches on revision boundaries, so resuming from `next` loses nothing.
+      this.paused = true;
+      const host = this.host;
+      this.host = undefined;
+      host.detach(this);
+    }
     this.notify();
+  }
+
+  /**
+   * @internal etcd reported that every event up to `revision` was sent to this watch: resume
+   * after it, so an idle (e.g. filtered) watch does not fall behind a compaction.
+   */
+  onProgress(revision: bigint): void {
+    if (this.isDone || this.next === 0n) return;
+    if (revision >= this.next) this.next = revision + 1n;
+    this.emit("progress", revision);
+  }
+
+  private get limit(): number {
+    return this.options.maxBufferedEvents ?? 10_000;
   }
 
   /** @internal The stream carrying this watch broke. */
@@ -140,13 +166,10 @@ export class Watcher
     this.notify();
   }
 
-  private checkFull(): void {
-    const limit = this.options.maxBufferedEvents ?? 10_000;
-    const full = this.queue.length >= limit;
-    if (full === this.full) return;
-    if (!full && this.queue.length > limit / 2) return;
-    this.full = full;
-    this.host?.backpressure(this, full);
+  private resumeIfDrained(): void {
+    if (!this.paused || this.isDone || this.queue.length > this.limit / 2) return;
+    this.paused = false;
+    this.reattach(this);
   }
 
   private notify(): void {
@@ -160,7 +183,6 @@ export class Watcher
     if (this.closed) return;
     this.closed = true;
     this.settleReady(closedError("watcher"));
-    if (this.full) this.host?.backpressure(this, false);
     this.host?.detach(this);
     this.host = undefined;
     this.notify();
@@ -175,7 +197,7 @@ export class Watcher
       for (;;) {
         const event = this.queue.shift();
         if (event !== undefined) {
-          if (this.full) this.checkFull();
+          this.resumeIfDrained();
           yield event;
           continue;
         }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeywayClient } from "../src/index.js";
-import { take } from "./support/collect.js";
+import { eventually, openStreams, take } from "./support/collect.js";
 import { expectUnimplemented, pending, startTarget, type Target } from "./support/target.js";
 
 let target: Target;
@@ -73,5 +73,28 @@ describe("auth", () => {
     expect(perm?.type).toBe("readwrite");
     expect(perm?.key.toString()).toBe("app/");
     expect(perm?.rangeEnd.toString()).toBe("app0");
+  });
+
+  it("a keep-alive stopped while its stream waits for a token leaves no stream open", async () => {
+    if (pending("auth"))
+      return expectUnimplemented(() => new KeywayClient({ endpoints: target.endpoints }).auth.userList());
+    const endpoint = target.endpoints[0] as string;
+    await using root = new KeywayClient({
+      endpoints: target.endpoints,
+      auth: { username: "root", password: "rootpw" },
+    });
+    const { id, ttlSeconds } = await root.lease.grant(30);
+    const before = await openStreams(endpoint, "LeaseKeepAlive");
+    // A fresh client has no token yet: its keep-alive stream first authenticates (a round trip).
+    await using alice = new KeywayClient({
+      endpoints: target.endpoints,
+      auth: { username: "alice", password: "alicepw" },
+    });
+    const keepAlive = await alice.lease.keepAlive(id, { ttlSeconds });
+    keepAlive.close();
+    // The token arrives after the close; opening the stream anyway would leak it until exit.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await eventually(async () => (await openStreams(endpoint, "LeaseKeepAlive")) === before, 2_000);
+    await root.lease.revoke(id);
   });
 });

@@ -56,8 +56,9 @@ describe("balancer", () => {
       const leastConnection = await load("least-connection", 6, 1_000);
       const roundRobin = await load("round-robin", 6, 1_000);
       const share = (counts: number[]) => (counts[0] as number) / counts.reduce((a, b) => a + b, 0);
-      // Round-robin keeps feeding the slow member its third; least-connection starves it.
-      expect(share(leastConnection)).toBeLessThan(0.05);
+      // Round-robin keeps feeding the slow member its third; least-connection starves it (ties
+      // at start-up still reach it: 5-8% on a loaded 2-core box, so the bound is 10%).
+      expect(share(leastConnection)).toBeLessThan(0.1);
       expect(share(roundRobin)).toBeGreaterThan(0.3);
       expect(leastConnection.reduce((a, b) => a + b)).toBeGreaterThan(2 * roundRobin.reduce((a, b) => a + b));
     } finally {

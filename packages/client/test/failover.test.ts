@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdCluster, startEtcdCluster } from "../../../test/support/etcd-process.js";
-import { type Endpoint, KeywayClient, type Picker, type WatchEvent } from "../src/index.js";
+import { KeywayClient, type WatchEvent } from "../src/index.js";
+import { preferring } from "./support/preferring.js";
 
 let cluster: EtcdCluster;
 
@@ -10,11 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.close();
 });
-
-/** A picker that uses the victim for everything while it is healthy, so the kill hits every path. */
-function preferring(url: string): Picker<Endpoint> {
-  return { pick: (candidates) => candidates.find((e) => e.url === url) ?? candidates[0] };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

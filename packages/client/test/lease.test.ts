@@ -113,4 +113,13 @@ describe("lease", () => {
       reason: "leaseNotFound",
     });
   });
+
+  it("a session whose keep-alive cannot start revokes the lease it granted", async () => {
+    if (pending("lease")) return expectUnimplemented(() => env.client.lease.grant(5));
+    const id = 0x5e55_1011n;
+    // An untyped caller passes `id`: the grant accepts it, the keep-alive refuses it after the grant.
+    const options = { ttlSeconds: 60, id } as unknown as Parameters<typeof env.client.session>[0];
+    await expect(env.client.session(options)).rejects.toMatchObject({ reason: "badRequest" });
+    expect((await env.client.lease.timeToLive(id)).ttlSeconds).toBe(-1n);
+  });
 });

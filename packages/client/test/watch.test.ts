@@ -96,7 +96,7 @@ describe("watch", () => {
     const watcher = await env.proxied.watch("w5/", {
       prefix: true,
       startRevision: revisions[0] as bigint,
-      // A small buffer pauses the stream, so the cut lands while etcd still has batches to send.
+      // A small buffer pauses the watch, so the cut lands while etcd still has batches to send.
       maxBufferedEvents: 100,
     });
     const seen = await take(watcher, 600);
@@ -167,6 +167,46 @@ describe("watch", () => {
       });
     const events = await take(watcher, 100);
     expect(events.map((e) => e.kv.modRevision)).toEqual(writes);
+  });
+
+  it("a consumer that does not read its watcher does not hold up the others on the stream", async () => {
+    if (pending("watch")) return expectUnimplemented(() => env.client.watch("x"));
+    // Both share the client's one stream to the endpoint (see "multiplexes many watchers").
+    await using idle = await env.client.watch("w12/", { prefix: true, maxBufferedEvents: 10 });
+    await using busy = await env.client.watch("w12/", { prefix: true });
+    const revisions: bigint[] = [];
+    for (let i = 0; i < 100; i++) revisions.push((await env.client.put(`w12/${i % 9}`, String(i))).revision);
+    // Nobody reads `idle`; `busy` still gets every event at once.
+    expect((await take(busy, 100, 3_000)).map((e) => e.kv.modRevision)).toEqual(revisions);
+    // `idle` paused itself and resumes from where its buffer ended: nothing lost or repeated.
+    expect((await take(idle, 100)).map((e) => e.kv.modRevision)).toEqual(revisions);
+  });
+
+  it("resumes an idle filtered watch after its last progress notification, past a compaction", async () => {
+    if (pending("watch")) return expectUnimplemented(() => env.client.watch("x"));
+    await using watcher = await env.proxied.watch("w13/", {
+      prefix: true,
+      noPut: true,
+      progressNotify: true,
+    });
+    await env.client.put("w13/a", "1"); // filtered out: the watch stays idle
+    let last = 0n;
+    for (let i = 0; i < 5; i++) last = (await env.client.put(`w13-other/${i}`, "x")).revision;
+    await env.client.compact(last);
+    await new Promise<void>((resolve) => {
+      const onProgress = (revision: bigint) => {
+        if (revision < last) return;
+        watcher.off("progress", onProgress);
+        resolve();
+      };
+      watcher.on("progress", onProgress);
+    });
+    const resumed = new Promise<{ revision: bigint }>((resolve) => watcher.once("resumed", resolve));
+    env.proxy.cut();
+    // Resuming from its creation revision would now fail as compacted.
+    expect((await resumed).revision).toBeGreaterThan(last);
+    const deleted = await env.client.delete("w13/a");
+    expect((await take(watcher, 1))[0]?.kv.modRevision).toBe(deleted.revision);
   });
 
   it("closes on abort and emits connected once", async () => {

@@ -37,3 +37,19 @@ export async function metric(endpoint: string, name: string): Promise<number> {
   if (line === undefined) throw new Error(`metric ${name} not found at ${endpoint}`);
   return Number(line.split(" ")[1]);
 }
+
+/**
+ * Streams of a gRPC method the server is serving now, from its Prometheus counters (started
+ * minus handled, over every status code). etcd exports these for every method.
+ */
+export async function openStreams(endpoint: string, method: string): Promise<number> {
+  const text = await (await fetch(`${endpoint}/metrics`)).text();
+  let open = 0;
+  for (const line of text.split("\n")) {
+    if (!line.includes(`grpc_method="${method}"`)) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith("grpc_server_started_total{")) open += value;
+    else if (line.startsWith("grpc_server_handled_total{")) open -= value;
+  }
+  return open;
+}

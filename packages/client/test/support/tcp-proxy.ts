@@ -3,7 +3,8 @@ import { freePort } from "../../../../test/support/ports.js";
 
 /**
  * A small TCP proxy on loopback for fault tests: it can cut every open connection (the client
- * sees the stream break, as after a crash or a partition) and delay traffic to make an endpoint slow.
+ * sees the stream break, as after a crash or a partition), stall them (a member that goes silent
+ * without closing anything) and delay traffic to make an endpoint slow.
  */
 export interface TcpProxy {
   /** `http://127.0.0.1:<port>` of the proxy. */
@@ -17,6 +18,12 @@ export interface TcpProxy {
    * partitioned host: the client's TCP connect succeeds and then nothing happens.
    */
   setBlackhole(on: boolean): void;
+  /**
+   * While true, nothing is forwarded in either direction: open connections stay open but silent
+   * (bytes wait in the socket buffers, as behind a dead link), and new connections are accepted
+   * and held the same way. Turning it off delivers what waited, in order.
+   */
+  setStall(on: boolean): void;
   /** Delays each chunk from the server to the client by `ms`. */
   setDelay(ms: number): void;
   /** Connections accepted so far. */
@@ -31,6 +38,8 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   let delayMs = 0;
   let down = false;
   let blackhole = false;
+  let stalled = false;
+  const pairs = new Set<[Socket, Socket]>();
   let connections = 0;
   const server: Server = createServer((client) => {
     if (down) return void client.destroy();
@@ -48,13 +57,20 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
     client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.pipe(upstream);
+    upstream.on("close", () => {
+      client.destroy();
+      pairs.delete(pair);
+    });
+    client.on("data", (chunk: Buffer) => upstream.write(chunk));
     upstream.on("data", (chunk: Buffer) => {
       if (delayMs === 0) client.write(chunk);
       else setTimeout(() => client.writable && client.write(chunk), delayMs);
     });
+    // Paused sockets stop reading: the sender's bytes pile up in kernel buffers, as on a dead link.
+    if (stalled) for (const s of pair) s.pause();
   });
   const listenPort = await freePort();
   await new Promise<void>((resolve) => server.listen(listenPort, "127.0.0.1", resolve));
@@ -71,6 +87,15 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     setBlackhole(on) {
       blackhole = on;
       if (on) cut();
+    },
+    setStall(on) {
+      stalled = on;
+      for (const pair of pairs) {
+        for (const s of pair) {
+          if (on) s.pause();
+          else s.resume();
+        }
+      }
     },
     setDelay(ms) {
       delayMs = ms;
