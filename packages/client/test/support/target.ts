@@ -43,7 +43,6 @@ export type Feature = "watch" | "lease" | "auth" | "snapshot" | "membership";
  */
 const KEYWAY_PENDING: ReadonlySet<Feature> = new Set<Feature>([
   "watch",
-  "lease",
   "auth",
   "snapshot",
   "membership",
