@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CtlResult, etcdctl, normalise } from "../support/etcdctl.js";
+import { type CtlResult, etcdctl, normalise, splitArgs } from "../support/etcdctl.js";
 import { type ServerPair, startPair } from "../support/pair.js";
 
 /**
@@ -71,11 +71,6 @@ const steps: Step[] = [
   { line: "lease keep-alive $E" },
   { line: "lease list", until: leaseGone("F") },
 ];
-
-/** Splits a command line on spaces, keeping single-quoted words whole. */
-function splitArgs(line: string): string[] {
-  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
-}
 
 /** One server's side of the suite: the lease ids it granted, by step name. */
 class Side {

@@ -41,3 +41,8 @@ export function normalise(result: CtlResult, leaseIds: ReadonlyMap<bigint, strin
       .replace(/"target":"[^"]*"/g, '"target":"<target>"');
   return { status: result.status, stdout: clean(result.stdout), stderr: clean(result.stderr) };
 }
+
+/** Splits a command line on spaces, keeping single-quoted words whole. */
+export function splitArgs(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
+}
