@@ -11,6 +11,11 @@ export interface LeaseRecord {
   /** Granted TTL in seconds, already raised to the minimum. */
   readonly ttlSeconds: number;
   /** Attached keys (latin1 strings, as the key index spells them). */
+  readonly keys: ReadonlySet<string>;
+}
+
+/** The table's own view of a lease, whose key set it changes. */
+interface Lease extends LeaseRecord {
   readonly keys: Set<string>;
 }
 
@@ -25,7 +30,7 @@ export type LeaseChange = { type: "grant"; id: bigint; ttlSeconds: number } | { 
  * the lessor's business.
  */
 export class LeaseTable {
-  private readonly leases = new Map<bigint, LeaseRecord>();
+  private readonly leases = new Map<bigint, Lease>();
   private readonly keyLease = new Map<string, bigint>();
 
   /** Loads the granted leases from the backend; attachments come from {@link restoreVisitor}. */
@@ -76,7 +81,7 @@ export class LeaseTable {
     if (ttlSeconds > BigInt(MAX_LEASE_TTL_SECONDS)) throw new EtcdServerError("leaseTTLTooLarge");
     if (this.leases.has(id)) throw new EtcdServerError("leaseExist");
     const granted = ttlSeconds < BigInt(minTtlSeconds) ? minTtlSeconds : Number(ttlSeconds);
-    const record: LeaseRecord = { id, ttlSeconds: granted, keys: new Set() };
+    const record: Lease = { id, ttlSeconds: granted, keys: new Set() };
     this.leases.set(id, record);
     backend.putLease({ id, ttlSeconds: granted });
     return record;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULTS, minLeaseTtlSeconds } from "../../src/config.js";
 import { ExpiryQueue } from "../../src/lease/expiry-queue.js";
 import { LeaseIdGenerator } from "../../src/lease/lease-id.js";
 import { Lessor } from "../../src/lease/lessor.js";
@@ -176,5 +177,15 @@ describe("lease id generator", () => {
     expect((ids[0] as bigint) >> 48n).toBe(0x3210n);
     const restarted = new LeaseIdGenerator(memberId, 1_700_000_000_000 + 10);
     expect(ids).not.toContain(restarted.next());
+  });
+});
+
+describe("minimum lease TTL", () => {
+  it("is ceil(1.5 election timeouts) counted in whole heartbeats, as etcd computes it", () => {
+    expect(minLeaseTtlSeconds(DEFAULTS)).toBe(2);
+    expect(minLeaseTtlSeconds({ heartbeatIntervalMs: 100, electionTimeoutMs: 500 })).toBe(1);
+    expect(minLeaseTtlSeconds({ heartbeatIntervalMs: 50, electionTimeoutMs: 3000 })).toBe(5);
+    // 1050 ms is 10 whole ticks of 100 ms: etcd's tick arithmetic drops the rest.
+    expect(minLeaseTtlSeconds({ heartbeatIntervalMs: 100, electionTimeoutMs: 1050 })).toBe(2);
   });
 });
