@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdctl, normalise } from "../support/etcdctl.js";
+import { etcdctl, normalise, splitArgs } from "../support/etcdctl.js";
 import { type ServerPair, startPair } from "../support/pair.js";
 
 /**
@@ -14,11 +14,6 @@ interface Step {
 
 const step = (line: string, stdin?: string): Step =>
   stdin === undefined ? { args: splitArgs(line) } : { args: splitArgs(line), stdin };
-
-/** Splits a command line on spaces, keeping single-quoted words whole. */
-function splitArgs(line: string): string[] {
-  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
-}
 
 const steps: Step[] = [
   // put / get basics, with simple and JSON output

@@ -21,14 +21,28 @@ export function etcdctl(endpoint: string, args: readonly string[], stdin?: strin
 /**
  * Blanks what legitimately differs between two servers running the same operations: member and
  * cluster ids, the Raft term, and timings. Revisions, values, counts and errors stay.
+ * `leaseIds` names server-chosen lease ids (id → name): each is replaced by `<name>` wherever
+ * etcdctl prints it, as 16-digit hex (text output) or as a decimal (JSON output).
  */
-export function normalise(result: CtlResult): CtlResult {
+export function normalise(result: CtlResult, leaseIds: ReadonlyMap<bigint, string> = new Map()): CtlResult {
   const clean = (text: string) =>
-    text
+    [...leaseIds]
+      .reduce(
+        (out, [id, name]) =>
+          out
+            .replaceAll(id.toString(16).padStart(16, "0"), `<${name}>`)
+            .replaceAll(id.toString(), `<${name}>`),
+        text,
+      )
       .replace(/"(cluster_id|member_id|raft_term)":\d+/g, '"$1":0')
       .replace(/took = [0-9.]+[µm]?s/g, "took = <t>")
       // etcdctl's own retry warnings carry a timestamp and a per-process client target.
       .replace(/"ts":"[^"]*"/g, '"ts":"<t>"')
       .replace(/"target":"[^"]*"/g, '"target":"<target>"');
   return { status: result.status, stdout: clean(result.stdout), stderr: clean(result.stderr) };
+}
+
+/** Splits a command line on spaces, keeping single-quoted words whole. */
+export function splitArgs(line: string): string[] {
+  return [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? "");
 }

@@ -5,6 +5,7 @@ import { etcdserverpb } from "@keyway/api";
 export interface RawClients {
   kv: etcdserverpb.KVClient;
   maintenance: etcdserverpb.MaintenanceClient;
+  lease: etcdserverpb.LeaseClient;
   close(): void;
 }
 
@@ -14,12 +15,15 @@ export function rawClients(endpoint: string): RawClients {
   const options = { "grpc.max_send_message_length": 64 * 1024 * 1024 };
   const kv = new etcdserverpb.KVClient(address, credentials.createInsecure(), options);
   const maintenance = new etcdserverpb.MaintenanceClient(address, credentials.createInsecure(), options);
+  const lease = new etcdserverpb.LeaseClient(address, credentials.createInsecure(), options);
   return {
     kv,
     maintenance,
+    lease,
     close() {
       kv.close();
       maintenance.close();
+      lease.close();
     },
   };
 }

@@ -11,6 +11,8 @@ interface ServeFlags {
   initialClusterToken: string;
   maxTxnOps: number;
   maxRequestBytes: number;
+  heartbeatInterval: number;
+  electionTimeout: number;
   logLevel: string;
 }
 
@@ -60,6 +62,18 @@ export function registerServe(program: Command): void {
       positiveInt,
       DEFAULTS.maxRequestBytes,
     )
+    .option(
+      "--heartbeat-interval <ms>",
+      "time of a heartbeat interval in ms (lease timing derives from it)",
+      positiveInt,
+      DEFAULTS.heartbeatIntervalMs,
+    )
+    .option(
+      "--election-timeout <ms>",
+      "time of an election timeout in ms (minimum lease TTL: 1.5 of it)",
+      positiveInt,
+      DEFAULTS.electionTimeoutMs,
+    )
     .option("--log-level <level>", "debug, info, warn, error", "info")
     .action(async (flags: ServeFlags) => {
       await serve(flags);
@@ -78,6 +92,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     initialClusterToken: flags.initialClusterToken,
     maxTxnOps: flags.maxTxnOps,
     maxRequestBytes: flags.maxRequestBytes,
+    heartbeatIntervalMs: flags.heartbeatInterval,
+    electionTimeoutMs: flags.electionTimeout,
     logger,
   };
   const server = await KeywayServer.start(config, (error) => {

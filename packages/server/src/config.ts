@@ -18,6 +18,14 @@ export interface ServerConfig {
   maxTxnOps: number;
   /** Largest request the server accepts, in bytes (`--max-request-bytes`, etcd default 1.5 MiB). */
   maxRequestBytes: number;
+  /** Raft heartbeat interval in ms (`--heartbeat-interval`, etcd default 100); a tick. */
+  heartbeatIntervalMs: number;
+  /**
+   * Raft election timeout in ms (`--election-timeout`, etcd default 1000). One member holds no
+   * elections yet, but lease timing derives from it as in etcd: the minimum TTL
+   * ({@link minLeaseTtlSeconds}) and how long leases are extended on a restart.
+   */
+  electionTimeoutMs: number;
   logger: Logger;
 }
 
@@ -30,7 +38,20 @@ export const DEFAULTS = {
   initialClusterToken: "etcd-cluster",
   maxTxnOps: 128,
   maxRequestBytes: 1.5 * 1024 * 1024,
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
 } as const;
+
+/**
+ * etcd's minimum lease TTL in whole seconds: ceil(1.5 election timeouts), computed as etcd does
+ * in ticks ((3 × electionTicks) / 2 heartbeats, integer division), so 2 s with the defaults.
+ */
+export function minLeaseTtlSeconds(
+  config: Pick<ServerConfig, "heartbeatIntervalMs" | "electionTimeoutMs">,
+): number {
+  const electionTicks = Math.floor(config.electionTimeoutMs / config.heartbeatIntervalMs);
+  return Math.ceil((Math.floor((3 * electionTicks) / 2) * config.heartbeatIntervalMs) / 1000);
+}
 
 /**
  * gRPC lets requests this much larger than max-request-bytes reach the handlers, so that an

@@ -3,8 +3,11 @@ import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health } from "@keyway/api";
 import { StateMachine } from "./apply/index.js";
-import { GRPC_OVERHEAD_BYTES, type ServerConfig } from "./config.js";
+import { GRPC_OVERHEAD_BYTES, minLeaseTtlSeconds, type ServerConfig } from "./config.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
+import { systemClock } from "./lease/clock.js";
+import { LeaseIdGenerator } from "./lease/lease-id.js";
+import { Lessor } from "./lease/lessor.js";
 import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
 import { Checkpointer } from "./proposal/checkpoint.js";
 import { Proposer } from "./proposal/proposer.js";
@@ -13,6 +16,7 @@ import { clusterService } from "./rpc/cluster.js";
 import type { HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { kvService } from "./rpc/kv.js";
+import { leaseService } from "./rpc/lease.js";
 import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
 import { parseListenUrl } from "./url.js";
@@ -29,6 +33,7 @@ export class KeywayServer implements AsyncDisposable {
     private readonly grpc: Server,
     private readonly listeners: RepairedListener[],
     private readonly proposer: Proposer,
+    private readonly lessor: Lessor,
     private readonly checkpointer: Checkpointer,
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
@@ -49,7 +54,7 @@ export class KeywayServer implements AsyncDisposable {
     const identity = await loadOrCreateIdentity(memberDir, config.initialClusterToken);
     const stateMachine = StateMachine.open({
       dir: join(memberDir, "db"),
-      leases: { has: () => false },
+      minLeaseTtlSeconds: minLeaseTtlSeconds(config),
       logger,
     });
     const metadata = encodeIdentity(identity);
@@ -83,6 +88,7 @@ export class KeywayServer implements AsyncDisposable {
       onFatal,
       onApplied: () => checkpointer.applied(),
     });
+    const lessor = startLessor(stateMachine, proposer, config);
     const header: HeaderSource = {
       clusterId: identity.clusterId,
       memberId: identity.memberId,
@@ -101,6 +107,16 @@ export class KeywayServer implements AsyncDisposable {
     grpc.addService(
       strictDecoding(etcdserverpb.KVService),
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
+    );
+    grpc.addService(
+      strictDecoding(etcdserverpb.LeaseService),
+      leaseService({
+        stateMachine,
+        proposer,
+        lessor,
+        ids: new LeaseIdGenerator(identity.memberId, Date.now()),
+        header,
+      }),
     );
     grpc.addService(
       strictDecoding(etcdserverpb.MaintenanceService),
@@ -122,6 +138,7 @@ export class KeywayServer implements AsyncDisposable {
       grpc,
       listeners,
       proposer,
+      lessor,
       checkpointer,
       wal,
       stateMachine,
@@ -156,6 +173,7 @@ export class KeywayServer implements AsyncDisposable {
       });
     });
     await listenersClosed;
+    this.lessor.close();
     await this.proposer.drain();
     await this.checkpointer.idle();
     await this.wal.close();
@@ -163,6 +181,26 @@ export class KeywayServer implements AsyncDisposable {
     await this.stateMachine.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/**
+ * Starts lease expiry over the applied state: the leases that exist get their full TTL plus an
+ * election timeout again (etcd's Promote on becoming leader), later grants and revokes reach
+ * the lessor from apply, and expired leases are revoked through the log.
+ */
+function startLessor(stateMachine: StateMachine, proposer: Proposer, config: ServerConfig): Lessor {
+  const lessor = new Lessor({
+    clock: systemClock,
+    revoke: async (ID) => {
+      const outcome = await proposer.propose({ $case: "leaseRevoke", leaseRevoke: { ID } });
+      if (!outcome.ok && outcome.error.reason !== "leaseNotFound") throw outcome.error;
+    },
+    onRevokeError: (id, err) =>
+      config.logger.warn({ err, leaseId: id.toString(16) }, "failed to revoke an expired lease; retrying"),
+  });
+  stateMachine.onLeaseChanges((changes) => lessor.apply(changes));
+  lessor.promote(stateMachine.allLeases(), config.electionTimeoutMs);
+  return lessor;
 }
 
 /**

@@ -5,7 +5,12 @@
 
 export type { RevisionEvents } from "../mvcc/index.js";
 export { executeRange } from "./range.js";
-export { type EventListener, StateMachine, type StateMachineOptions } from "./state-machine.js";
+export {
+  type EventListener,
+  type LeaseListener,
+  StateMachine,
+  type StateMachineOptions,
+} from "./state-machine.js";
 export { isReadOnlyTxn } from "./txn.js";
 export type { ApplyLogger, ApplyOutcome, ApplyResponse, LeaseLookup, LogEntry } from "./types.js";
 export { checkDeleteRangeRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "./validate.js";

@@ -1,5 +1,6 @@
 import { etcdserverpb, type keywaypb, type mvccpb } from "@keyway/api";
 import { EtcdServerError } from "../errors.js";
+import { type LeaseChange, type LeaseRecord, LeaseTable } from "../lease/lease-table.js";
 import {
   Backend,
   type BackendSize,
@@ -9,18 +10,22 @@ import {
   hashKV,
   MvccStore,
   type RevisionEvents,
+  type WriteTxn,
 } from "../mvcc/index.js";
 import { executeRange, executeRangeChunked, toNumber } from "./range.js";
 import { executeTxn, isReadOnlyTxn } from "./txn.js";
-import type { ApplyLogger, ApplyOutcome, ApplyResponse, LeaseLookup, LogEntry } from "./types.js";
+import type { ApplyLogger, ApplyOutcome, ApplyResponse, LogEntry } from "./types.js";
 import { checkPut, executeDeleteRange, executePut } from "./write-ops.js";
 
 /** Options of {@link StateMachine.open}. */
 export interface StateMachineOptions {
   /** Directory of the LMDB environment (created if missing). */
   dir: string;
-  /** Which lease ids exist. */
-  leases: LeaseLookup;
+  /**
+   * Granted TTLs below this are raised to it (etcd: ceil(1.5 × election timeout), see
+   * config.ts). Part of apply, so every member must use the same value.
+   */
+  minLeaseTtlSeconds: number;
   logger?: ApplyLogger;
   /** Lets the event loop run between physical compaction steps and read chunks; default: one setImmediate. */
   yieldToEventLoop?: () => Promise<void>;
@@ -30,6 +35,16 @@ export interface StateMachineOptions {
 
 /** Listener of applied revisions: the revision and its events in sub-revision order. */
 export type EventListener = (revision: number, events: mvccpb.Event[]) => void;
+
+/** Listener of a batch's lease grants and revokes, in apply order. */
+export type LeaseListener = (changes: readonly LeaseChange[]) => void;
+
+/** What one batch produced besides its outcomes; handed to listeners after the commit. */
+interface BatchEffects {
+  revisions: [number, mvccpb.Event[]][];
+  compactions: number[];
+  leaseChanges: LeaseChange[];
+}
 
 const yieldWithSetImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -48,12 +63,14 @@ export const READ_CHUNK_REVISIONS = 256;
  */
 export class StateMachine {
   private readonly listeners = new Set<EventListener>();
+  private readonly leaseListeners = new Set<LeaseListener>();
   private applied: number;
   private failure: Error | undefined;
   private readonly pause: () => Promise<void>;
 
   private constructor(
     private readonly store: MvccStore,
+    private readonly leases: LeaseTable,
     private readonly compactor: Compactor,
     private readonly options: StateMachineOptions,
   ) {
@@ -61,9 +78,14 @@ export class StateMachine {
     this.pause = options.yieldToEventLoop ?? yieldWithSetImmediate;
   }
 
-  /** Opens the backend, rebuilds the index and resumes an unfinished physical compaction. */
+  /**
+   * Opens the backend, loads the lease table, rebuilds the key index and the key→lease
+   * attachments from the stored KeyValues, and resumes an unfinished physical compaction.
+   */
   static open(options: StateMachineOptions): StateMachine {
-    const store = MvccStore.restore(Backend.open(options.dir));
+    const backend = Backend.open(options.dir);
+    const leases = LeaseTable.load(backend);
+    const store = MvccStore.restore(backend, leases.restoreVisitor());
     const compactor = new Compactor(store, {
       yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate,
       onError: (error, revision) =>
@@ -74,10 +96,15 @@ export class StateMachine {
     });
     if (store.compactRevision > compactor.finishedRevision) compactor.schedule(store.compactRevision);
     options.logger?.info(
-      { appliedIndex: store.backend.appliedIndex, revision: store.currentRevision, keys: store.index.size },
+      {
+        appliedIndex: store.backend.appliedIndex,
+        revision: store.currentRevision,
+        keys: store.index.size,
+        leases: leases.size,
+      },
       "mvcc store opened",
     );
-    return new StateMachine(store, compactor, options);
+    return new StateMachine(store, leases, compactor, options);
   }
 
   /** Last applied log index; durable together with the data it covers. */
@@ -104,8 +131,7 @@ export class StateMachine {
   applyBatch(entries: LogEntry[]): ApplyOutcome[] {
     this.assertHealthy();
     const outcomes: ApplyOutcome[] = [];
-    const revisions: [number, mvccpb.Event[]][] = [];
-    const compactions: number[] = [];
+    const effects: BatchEffects = { revisions: [], compactions: [], leaseChanges: [] };
     try {
       this.store.backend.write(() => {
         const before = this.applied;
@@ -114,7 +140,7 @@ export class StateMachine {
             outcomes.push({ ok: false, error: new EtcdServerError("timeout") });
             continue;
           }
-          outcomes.push(this.applyEntry(entry.request.request, revisions, compactions));
+          outcomes.push(this.applyEntry(entry.request.request, effects));
           this.applied = entry.index;
         }
         if (this.applied !== before) this.store.backend.setAppliedIndex(this.applied);
@@ -123,60 +149,94 @@ export class StateMachine {
       this.failure = error instanceof Error ? error : new Error(String(error));
       throw this.failure;
     }
-    for (const revision of compactions) this.compactor.schedule(revision);
-    for (const [revision, events] of revisions) this.emit(revision, events);
+    for (const revision of effects.compactions) this.compactor.schedule(revision);
+    for (const [revision, events] of effects.revisions) this.emit(revision, events);
+    if (effects.leaseChanges.length > 0) this.emitLeaseChanges(effects.leaseChanges);
     return outcomes;
   }
 
-  private applyEntry(
-    request: keywaypb.InternalRequest["request"],
-    revisions: [number, mvccpb.Event[]][],
-    compactions: number[],
-  ): ApplyOutcome {
+  private applyEntry(request: keywaypb.InternalRequest["request"], effects: BatchEffects): ApplyOutcome {
     try {
-      if (request?.$case === "compaction") {
-        const response = this.compact(request.compaction);
-        compactions.push(toNumber(request.compaction.revision));
-        return { ok: true, response };
+      switch (request?.$case) {
+        case "compaction": {
+          const response = this.compact(request.compaction);
+          effects.compactions.push(toNumber(request.compaction.revision));
+          return { ok: true, response };
+        }
+        case "leaseGrant":
+          return { ok: true, response: this.grantLease(request.leaseGrant, effects) };
+        case "leaseRevoke":
+          return { ok: true, response: this.revokeLease(request.leaseRevoke.ID, effects) };
+        default:
+          return { ok: true, response: this.applyWrite(request, effects) };
       }
-      const response = this.applyWrite(request, revisions);
-      return { ok: true, response };
     } catch (error) {
       if (error instanceof EtcdServerError) return { ok: false, error };
       throw error;
     }
   }
 
-  private applyWrite(
-    request: keywaypb.InternalRequest["request"],
-    revisions: [number, mvccpb.Event[]][],
-  ): ApplyResponse {
-    const { store, options } = this;
+  private applyWrite(request: keywaypb.InternalRequest["request"], effects: BatchEffects): ApplyResponse {
+    const { store, leases } = this;
     let response: ApplyResponse;
     const txn = store.write();
     switch (request?.$case) {
       case "put":
-        checkPut(store.read(), options.leases, request.put, true);
+        checkPut(store.read(), leases, request.put, true);
         response = executePut(txn, request.put);
         break;
       case "deleteRange":
         response = executeDeleteRange(txn, request.deleteRange);
         break;
       case "txn":
-        response = executeTxn(
-          store,
-          options.leases,
-          request.txn,
-          isReadOnlyTxn(request.txn) ? undefined : txn,
-        );
+        response = executeTxn(store, leases, request.txn, isReadOnlyTxn(request.txn) ? undefined : txn);
         break;
       default:
-        // Lease, alarm and other requests belong to components that do not exist yet.
+        // Lease checkpoints (off by default in etcd 3.4) and alarms are not served yet.
         throw new EtcdServerError("notCapable");
     }
-    const { revision, events } = txn.end();
-    if (events.length > 0) revisions.push([revision, events]);
+    this.endWrite(txn, effects);
     return response;
+  }
+
+  /** Ends a write txn: its events move key→lease attachments and go to the listeners after the commit. */
+  private endWrite(txn: WriteTxn, effects: BatchEffects): void {
+    const { revision, events } = txn.end();
+    if (events.length === 0) return;
+    this.leases.track(events);
+    effects.revisions.push([revision, events]);
+  }
+
+  /** etcd's applier LeaseGrant: the id was chosen before proposing; the lessor starts its clock after the commit. */
+  private grantLease(
+    req: etcdserverpb.LeaseGrantRequest,
+    effects: BatchEffects,
+  ): etcdserverpb.LeaseGrantResponse {
+    const record = this.leases.grant(this.store.backend, req.ID, req.TTL, this.options.minLeaseTtlSeconds);
+    effects.leaseChanges.push({ type: "grant", id: record.id, ttlSeconds: record.ttlSeconds });
+    return etcdserverpb.LeaseGrantResponse.fromPartial({
+      header: { revision: BigInt(this.store.currentRevision) },
+      ID: record.id,
+      TTL: BigInt(record.ttlSeconds),
+    });
+  }
+
+  /**
+   * etcd's lessor.Revoke: every attached key is deleted in ONE revision, in key order (so every
+   * member's backend hashes alike), and the lease record goes in the same backend transaction.
+   * A lease without keys is removed without a new revision.
+   */
+  private revokeLease(id: bigint, effects: BatchEffects): etcdserverpb.LeaseRevokeResponse {
+    const record = this.leases.get(id);
+    if (record === undefined) throw new EtcdServerError("leaseNotFound");
+    const txn = this.store.write();
+    for (const key of [...record.keys].sort()) txn.deleteRange({ key, end: undefined });
+    this.endWrite(txn, effects);
+    this.leases.remove(this.store.backend, id);
+    effects.leaseChanges.push({ type: "revoke", id });
+    return {
+      header: etcdserverpb.ResponseHeader.fromPartial({ revision: BigInt(this.store.currentRevision) }),
+    };
   }
 
   /** etcd's logical compaction: checks, then the new compaction revision is persisted with the batch. */
@@ -189,6 +249,16 @@ export class StateMachine {
     return {
       header: etcdserverpb.ResponseHeader.fromPartial({ revision: BigInt(this.store.currentRevision) }),
     };
+  }
+
+  private emitLeaseChanges(changes: readonly LeaseChange[]): void {
+    for (const listener of this.leaseListeners) {
+      try {
+        listener(changes);
+      } catch (error) {
+        this.options.logger?.warn({ err: error }, "lease listener failed");
+      }
+    }
   }
 
   private emit(revision: number, events: mvccpb.Event[]): void {
@@ -221,7 +291,26 @@ export class StateMachine {
   readTxn(req: etcdserverpb.TxnRequest): etcdserverpb.TxnResponse {
     this.assertHealthy();
     if (!isReadOnlyTxn(req)) throw new Error("apply: readTxn got a txn that writes");
-    return executeTxn(this.store, this.options.leases, req, undefined);
+    return executeTxn(this.store, this.leases, req, undefined);
+  }
+
+  /** A granted lease (TTL and attached keys) at the latest applied state, or undefined. */
+  lease(id: bigint): LeaseRecord | undefined {
+    return this.leases.get(id);
+  }
+
+  /** Every granted lease at the latest applied state. */
+  allLeases(): LeaseRecord[] {
+    return [...this.leases.all()];
+  }
+
+  /**
+   * Subscribes to lease grants and revokes, called once per batch after its commit (before the
+   * proposers' callers hear back). Returns the unsubscribe.
+   */
+  onLeaseChanges(listener: LeaseListener): () => void {
+    this.leaseListeners.add(listener);
+    return () => this.leaseListeners.delete(listener);
   }
 
   /** Resolves when physical compaction up to `revision` has finished (Compact with physical=true). */

@@ -18,7 +18,9 @@ export type ApplyResponse =
   | etcdserverpb.PutResponse
   | etcdserverpb.DeleteRangeResponse
   | etcdserverpb.TxnResponse
-  | etcdserverpb.CompactionResponse;
+  | etcdserverpb.CompactionResponse
+  | etcdserverpb.LeaseGrantResponse
+  | etcdserverpb.LeaseRevokeResponse;
 
 /**
  * The result of applying one entry: a response, or an etcd error that left the state unchanged.

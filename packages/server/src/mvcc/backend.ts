@@ -15,6 +15,13 @@ export interface BackendSize {
   inUseBytes: number;
 }
 
+/** One granted lease as the `lease` database stores it. */
+export interface StoredLease {
+  id: bigint;
+  /** Granted TTL in seconds (after raising it to the minimum). */
+  ttlSeconds: number;
+}
+
 const META_APPLIED_INDEX = Buffer.from("consistent_index");
 const META_SCHEDULED_COMPACT = Buffer.from("scheduledCompactRev");
 const META_FINISHED_COMPACT = Buffer.from("finishedCompactRev");
@@ -28,8 +35,9 @@ interface LmdbStats {
 }
 
 /**
- * The LMDB backend, laid out like etcd's bbolt: a `key` database of revision -> KeyValue and a
- * `meta` database with the applied log index and compaction marks.
+ * The LMDB backend, laid out like etcd's bbolt: a `key` database of revision -> KeyValue, a
+ * `lease` database of lease id -> granted TTL, and a `meta` database with the applied log index
+ * and compaction marks.
  *
  * Opened with `noSync`: durability comes from the WAL (fsync'd before apply), and a committed
  * LMDB transaction is in the OS page cache, so a killed process loses nothing; only a machine
@@ -40,6 +48,7 @@ export class Backend {
   private readonly root: RootDatabase<Buffer, Buffer>;
   private readonly kv: Database<Buffer, Buffer>;
   private readonly meta: Database<Buffer, Buffer>;
+  private readonly lease: Database<Buffer, Buffer>;
 
   private constructor(dir: string) {
     this.root = open<Buffer, Buffer>({
@@ -51,6 +60,7 @@ export class Backend {
     });
     this.kv = this.root.openDB<Buffer, Buffer>("key", { keyEncoding: "binary", encoding: "binary" });
     this.meta = this.root.openDB<Buffer, Buffer>("meta", { keyEncoding: "binary", encoding: "binary" });
+    this.lease = this.root.openDB<Buffer, Buffer>("lease", { keyEncoding: "binary", encoding: "binary" });
   }
 
   /** Opens (creating if needed) the backend in directory `dir`. */
@@ -86,6 +96,25 @@ export class Backend {
     for (const { key, value } of this.kv.getRange({ start: from, end })) {
       yield { key, value };
       if (limit > 0 && ++n >= limit) return;
+    }
+  }
+
+  /** Stores a granted lease (inside {@link write}); the id is 8 bytes big-endian two's complement, as etcd keys it. */
+  putLease(lease: StoredLease): void {
+    const ttl = Buffer.alloc(8);
+    ttl.writeBigInt64BE(BigInt(lease.ttlSeconds));
+    this.lease.putSync(leaseKey(lease.id), ttl);
+  }
+
+  /** Removes a lease record (inside {@link write}). */
+  removeLease(id: bigint): void {
+    this.lease.removeSync(leaseKey(id));
+  }
+
+  /** Every stored lease. */
+  *leases(): Generator<StoredLease> {
+    for (const { key, value } of this.lease.getRange({})) {
+      yield { id: key.readBigInt64BE(0), ttlSeconds: Number(value.readBigInt64BE(0)) };
     }
   }
 
@@ -126,7 +155,11 @@ export class Backend {
     const env = this.root.getStats() as LmdbStats;
     const pages = (s: LmdbStats) => s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
     const inUsePages =
-      2 + pages(env) + pages(this.kv.getStats() as LmdbStats) + pages(this.meta.getStats() as LmdbStats);
+      2 +
+      pages(env) +
+      pages(this.kv.getStats() as LmdbStats) +
+      pages(this.meta.getStats() as LmdbStats) +
+      pages(this.lease.getStats() as LmdbStats);
     return { totalBytes: (env.lastPageNumber + 1) * env.pageSize, inUseBytes: inUsePages * env.pageSize };
   }
 
@@ -140,6 +173,12 @@ export class Backend {
   close(): Promise<void> {
     return this.root.close();
   }
+}
+
+function leaseKey(id: bigint): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeBigInt64BE(id);
+  return key;
 }
 
 function readUint(bytes: Buffer | undefined): number {

@@ -2,7 +2,7 @@
  * The multi-version store: revisions {main, sub}, an in-memory key index, the LMDB backend,
  * compaction and HashKV. Request semantics (Range options, Put flags, Txn) live in ../apply.
  */
-export { Backend, type BackendSize } from "./backend.js";
+export { Backend, type BackendSize, type StoredLease } from "./backend.js";
 export { Compactor, type CompactorOptions } from "./compactor.js";
 export { type HashKVResult, hashKV } from "./hash.js";
 export { eventsSince, type RevisionEvents } from "./history.js";
@@ -12,6 +12,7 @@ export {
   type RangeOptions,
   type RangeResult,
   ReadView,
+  type RestoreVisitor,
   toIndexRange,
   type WriteResult,
   WriteTxn,

@@ -12,6 +12,8 @@ export interface KeyValueHead {
   key: Buffer;
   createRevision: number;
   version: number;
+  /** The lease the key is attached to, 0n for none. */
+  lease: bigint;
 }
 
 const TAG_KEY = 0x0a;
@@ -65,13 +67,14 @@ export function decodeKeyValue(bytes: Buffer): mvccpb.KeyValue {
   return kv;
 }
 
-/** Reads key, create_revision and version only (index rebuild and compaction). */
+/** Reads key, create_revision, version and lease only (index rebuild and compaction). */
 export function decodeKeyValueHead(bytes: Buffer): KeyValueHead {
-  const head: KeyValueHead = { key: EMPTY, createRevision: 0, version: 0 };
+  const head: KeyValueHead = { key: EMPTY, createRevision: 0, version: 0, lease: 0n };
   forEachField(bytes, (tag, start, end, varint) => {
     if (tag === TAG_KEY) head.key = bytes.subarray(start, end);
     else if (tag === TAG_CREATE) head.createRevision = Number(varint);
     else if (tag === TAG_VERSION) head.version = Number(varint);
+    else if (tag === TAG_LEASE) head.lease = varint;
   });
   return head;
 }

@@ -33,6 +33,13 @@ export function toIndexRange(key: Uint8Array, rangeEnd: Uint8Array): IndexRange 
 }
 
 /**
+ * Called by {@link MvccStore.restore} for every stored revision, oldest first: the key (latin1),
+ * the lease its KeyValue names (0n for none or a tombstone) and whether it is a tombstone. The
+ * last call for a key tells its live lease, which is how key→lease attachments are rebuilt.
+ */
+export type RestoreVisitor = (key: string, lease: bigint, tombstone: boolean) => void;
+
+/**
  * The multi-version store (etcd's mvcc.store): a current revision, a compaction revision, the
  * in-memory {@link KeyIndex} and the {@link Backend} holding every revision's KeyValue.
  * Not thread-safe by design: one event loop owns it; writes go through {@link WriteTxn}.
@@ -53,21 +60,16 @@ export class MvccStore {
    * The current revision is the newest stored one, or the compaction revision if compaction
    * removed the newest ones (a trailing tombstone), as etcd's restore does.
    */
-  static restore(backend: Backend): MvccStore {
+  static restore(backend: Backend, visit?: RestoreVisitor): MvccStore {
     const store = new MvccStore(backend);
     store.compactRevision = backend.scheduledCompact;
     let newest = 1;
     for (const { key, value } of backend.scan(encodeRevision(0, 0), Number.MAX_SAFE_INTEGER - 1)) {
       const rev = decodeRevision(key);
       const head = decodeKeyValueHead(value);
-      store.index.restore(
-        head.key.toString("latin1"),
-        rev.main,
-        rev.sub,
-        rev.tombstone,
-        head.createRevision,
-        head.version,
-      );
+      const latin1 = head.key.toString("latin1");
+      visit?.(latin1, head.lease, rev.tombstone);
+      store.index.restore(latin1, rev.main, rev.sub, rev.tombstone, head.createRevision, head.version);
       newest = rev.main;
     }
     store.currentRevision = Math.max(newest, store.compactRevision, 1);

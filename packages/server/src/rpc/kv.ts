@@ -1,6 +1,5 @@
 import type { etcdserverpb } from "@keyway/api";
 import {
-  type ApplyOutcome,
   checkDeleteRangeRequest,
   checkPutRequest,
   checkRangeRequest,
@@ -10,6 +9,7 @@ import {
 } from "../apply/index.js";
 import type { Proposer } from "../proposal/proposer.js";
 import { fillHeader, type HeaderSource } from "./header.js";
+import { expectOk } from "./outcome.js";
 import { unary } from "./unary.js";
 
 /** What the KV service needs from the member. */
@@ -56,9 +56,4 @@ export function kvService(deps: KvDeps): etcdserverpb.KVServer {
       return withHeader(response);
     }),
   };
-}
-
-function expectOk(outcome: ApplyOutcome) {
-  if (!outcome.ok) throw outcome.error;
-  return outcome.response;
 }

@@ -3,19 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { etcdserverpb, keywaypb, type mvccpb } from "@keyway/api";
 import { expect } from "vitest";
-import {
-  type ApplyOutcome,
-  type LeaseLookup,
-  StateMachine,
-  type StateMachineOptions,
-} from "../../src/apply/index.js";
+import { type ApplyOutcome, StateMachine, type StateMachineOptions } from "../../src/apply/index.js";
 import type { EtcdServerError } from "../../src/errors.js";
 
 /** Buffer from a string (keys and values in tests are ASCII). */
 export const b = (text: string): Buffer => Buffer.from(text, "latin1");
-
-/** A lease lookup that knows the given ids. */
-export const knownLeases = (...ids: bigint[]): LeaseLookup => ({ has: (id) => ids.includes(id) });
 
 type Request = NonNullable<keywaypb.InternalRequest["request"]>;
 /** A TxnRequest as fromPartial accepts it. */
@@ -43,7 +35,15 @@ export const req = {
     $case: "compaction",
     compaction: { revision: BigInt(revision), physical },
   }),
+  grant: (id: bigint, ttlSeconds: bigint | number = 60n): Request => ({
+    $case: "leaseGrant",
+    leaseGrant: { ID: id, TTL: BigInt(ttlSeconds) },
+  }),
+  revoke: (id: bigint): Request => ({ $case: "leaseRevoke", leaseRevoke: { ID: id } }),
 };
+
+/** The minimum lease TTL the harness applies with (etcd's default, 2 s). */
+export const MIN_TTL_SECONDS = 2;
 
 /** RequestOp builders for txns. */
 export const op = {
@@ -79,13 +79,16 @@ export class Harness {
     this.nextIndex = sm.appliedIndex + 1;
   }
 
+  /** Opens a fresh state machine and grants `leases` (60 s each; a grant makes no revision). */
   static open(
-    leases: LeaseLookup = knownLeases(),
+    leases: bigint[] = [],
     extra: Partial<StateMachineOptions> = {},
     dir = mkdtempSync(join(tmpdir(), "keyway-apply-")),
   ): Harness {
-    const options = { leases, ...extra };
-    return new Harness(dir, StateMachine.open({ ...options, dir }), options);
+    const options = { minLeaseTtlSeconds: MIN_TTL_SECONDS, ...extra };
+    const harness = new Harness(dir, StateMachine.open({ ...options, dir }), options);
+    for (const id of leases) harness.ok(req.grant(id));
+    return harness;
   }
 
   /** Applies requests as one batch with the next log indexes. */

@@ -68,7 +68,7 @@ describe("restart and replay", () => {
     // The child applies batches of puts (one revision each) and reports each committed batch.
     const script = `
       import { StateMachine } from ${JSON.stringify(dist)};
-      const sm = StateMachine.open({ dir: ${JSON.stringify(dir)}, leases: { has: () => false } });
+      const sm = StateMachine.open({ dir: ${JSON.stringify(dir)}, minLeaseTtlSeconds: 2 });
       for (let batch = 0; ; batch++) {
         const entries = Array.from({ length: 50 }, (_, i) => {
           const index = batch * 50 + i + 1;
@@ -96,7 +96,7 @@ describe("restart and replay", () => {
     await new Promise((resolve) => child.on("exit", resolve));
     h.sm = (await import("../../src/apply/index.js")).StateMachine.open({
       dir,
-      leases: { has: () => false },
+      minLeaseTtlSeconds: 2,
     });
     const applied = h.sm.appliedIndex;
     expect(applied).toBeGreaterThanOrEqual(reported);

@@ -1,7 +1,7 @@
 import { etcdserverpb } from "@keyway/api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isReadOnlyTxn } from "../../src/apply/index.js";
-import { b, Harness, knownLeases, op, plain, req, type TxnInput } from "./harness.js";
+import { b, Harness, op, plain, req, type TxnInput } from "./harness.js";
 
 const { CompareResult: R, CompareTarget: T } = {
   CompareResult: etcdserverpb.Compare_CompareResult,
@@ -27,7 +27,7 @@ describe("Txn", () => {
   let h: Harness;
   // rev 2 a=1 (lease 5), rev 3 b=2, rev 4 a=3: a {create 2, mod 4, version 2, lease 0}, b {3, 3, 1}
   beforeEach(() => {
-    h = Harness.open(knownLeases(5n));
+    h = Harness.open([5n]);
     h.applyAll(req.put("a", "1", { lease: 5n }), req.put("b", "2"), req.put("a", "3", { lease: 5n }));
   });
   afterEach(() => h.close());

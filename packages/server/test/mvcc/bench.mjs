@@ -26,7 +26,7 @@ const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
 const gc = () => globalThis.gc?.();
 
 const dir = mkdtempSync(join(tmpdir(), "keyway-bench-"));
-let sm = StateMachine.open({ dir, leases: { has: () => false } });
+let sm = StateMachine.open({ dir, minLeaseTtlSeconds: 2 });
 gc();
 const rssBefore = process.memoryUsage().rss;
 
@@ -100,7 +100,7 @@ console.log(
 
 await sm.close();
 started = performance.now();
-sm = StateMachine.open({ dir, leases: { has: () => false } });
+sm = StateMachine.open({ dir, minLeaseTtlSeconds: 2 });
 console.log(
   `reopen (index rebuild from ${rounds * keys} revisions): ${(performance.now() - started).toFixed(0)} ms`,
 );

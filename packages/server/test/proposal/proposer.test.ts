@@ -24,7 +24,7 @@ describe("Proposer", () => {
     }) as const;
 
   async function open(maxInFlightBytes?: number): Promise<void> {
-    stateMachine = StateMachine.open({ dir: join(dir, "db"), leases: { has: () => false } });
+    stateMachine = StateMachine.open({ dir: join(dir, "db"), minLeaseTtlSeconds: 2 });
     const opened = await Wal.open({ dir: join(dir, "wal") });
     wal = opened.wal;
     const { lastIndex } = replayWal(opened.replay.entries, stateMachine);

@@ -1,0 +1,102 @@
+import type { ServerDuplexStream } from "@grpc/grpc-js";
+import { etcdserverpb } from "@keyway/api";
+import type { StateMachine } from "../apply/index.js";
+import type { LeaseIdGenerator } from "../lease/lease-id.js";
+import type { Lessor } from "../lease/lessor.js";
+import type { Proposer } from "../proposal/proposer.js";
+import { fillHeader, type HeaderSource } from "./header.js";
+import { expectOk } from "./outcome.js";
+import { unary } from "./unary.js";
+
+/** What the Lease service needs from the member. */
+export interface LeaseDeps {
+  stateMachine: StateMachine;
+  proposer: Proposer;
+  lessor: Lessor;
+  ids: LeaseIdGenerator;
+  header: HeaderSource;
+}
+
+/**
+ * etcd's Lease service: grant and revoke are log entries (through the proposer); keep-alive,
+ * time-to-live and the list are answered from the lessor and the applied state, as etcd's
+ * leader does.
+ */
+export function leaseService(deps: LeaseDeps): etcdserverpb.LeaseServer {
+  const { stateMachine, proposer, lessor, header } = deps;
+  const head = () => fillHeader(header, undefined);
+  return {
+    leaseGrant: unary(async (request) => {
+      // The id is chosen before proposing, so apply stays deterministic.
+      const ID = request.ID === 0n ? freeLeaseId(deps) : request.ID;
+      const outcome = await proposer.propose({ $case: "leaseGrant", leaseGrant: { ID, TTL: request.TTL } });
+      const response = expectOk(outcome) as etcdserverpb.LeaseGrantResponse;
+      response.header = fillHeader(header, response.header);
+      return response;
+    }),
+    leaseRevoke: unary(async (request) => {
+      const outcome = await proposer.propose({ $case: "leaseRevoke", leaseRevoke: { ID: request.ID } });
+      const response = expectOk(outcome) as etcdserverpb.LeaseRevokeResponse;
+      response.header = fillHeader(header, response.header);
+      return response;
+    }),
+    leaseTimeToLive: unary((request) => {
+      const lease = stateMachine.lease(request.ID);
+      const remaining = lessor.remainingSeconds(request.ID);
+      // An unknown lease answers TTL -1, not an error (etcd's LeaseServer turns not-found into this).
+      if (lease === undefined || remaining === undefined) {
+        return etcdserverpb.LeaseTimeToLiveResponse.fromPartial({ header: head(), ID: request.ID, TTL: -1n });
+      }
+      return etcdserverpb.LeaseTimeToLiveResponse.fromPartial({
+        header: head(),
+        ID: request.ID,
+        TTL: BigInt(remaining),
+        grantedTTL: BigInt(lease.ttlSeconds),
+        // etcd lists them in Go map order; sorted here, so the answer is stable.
+        keys: request.keys ? [...lease.keys].sort().map((key) => Buffer.from(key, "latin1")) : [],
+      });
+    }),
+    leaseLeases: unary(() =>
+      etcdserverpb.LeaseLeasesResponse.fromPartial({
+        header: head(),
+        leases: lessor.list().map((ID) => ({ ID })),
+      }),
+    ),
+    leaseKeepAlive: (call) => keepAlive(call, lessor, head),
+  };
+}
+
+/** A server-chosen id that no lease has (a clash needs a restart within the same ms window). */
+function freeLeaseId(deps: LeaseDeps): bigint {
+  let id = deps.ids.next();
+  while (deps.stateMachine.lease(id) !== undefined) id = deps.ids.next();
+  return id;
+}
+
+/**
+ * One keep-alive stream: each request renews its lease and gets `{header, ID, TTL}`; TTL 0 for
+ * an unknown or expired lease. The header is taken before the renew, as etcd does, so a
+ * revoke's revision is never hidden behind a successful renewal. A client that stops reading
+ * stops being read: no responses pile up beyond the stream's buffer.
+ */
+function keepAlive(
+  call: ServerDuplexStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>,
+  lessor: Lessor,
+  head: () => etcdserverpb.ResponseHeader,
+): void {
+  let paused = false;
+  call.on("data", (request: etcdserverpb.LeaseKeepAliveRequest) => {
+    const header = head();
+    const TTL = BigInt(lessor.renew(request.ID));
+    if (call.write({ header, ID: request.ID, TTL }) || paused) return;
+    paused = true;
+    call.pause();
+    call.once("drain", () => {
+      paused = false;
+      call.resume();
+    });
+  });
+  call.on("end", () => call.end());
+  // A cut stream needs no answer; grpc-js reports it here instead of throwing.
+  call.on("error", () => undefined);
+}
