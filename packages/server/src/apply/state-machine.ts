@@ -180,20 +180,24 @@ export class StateMachine {
     const { store, leases } = this;
     let response: ApplyResponse;
     const txn = store.write();
-    switch (request?.$case) {
-      case "put":
-        checkPut(store.read(), leases, request.put, true);
-        response = executePut(txn, request.put);
-        break;
-      case "deleteRange":
-        response = executeDeleteRange(txn, request.deleteRange);
-        break;
-      case "txn":
-        response = executeTxn(store, leases, request.txn, isReadOnlyTxn(request.txn) ? undefined : txn);
-        break;
-      default:
-        // Lease checkpoints (off by default in etcd 3.4) and alarms are not served yet.
-        throw new EtcdServerError("notCapable");
+    try {
+      switch (request?.$case) {
+        case "put":
+          checkPut(store.read(), leases, request.put, true);
+          response = executePut(txn, request.put);
+          break;
+        case "deleteRange":
+          response = executeDeleteRange(txn, request.deleteRange);
+          break;
+        case "txn":
+          response = executeTxn(store, leases, request.txn, isReadOnlyTxn(request.txn) ? undefined : txn);
+          break;
+        default:
+          // Lease checkpoints (off by default in etcd 3.4) and alarms are not served yet.
+          throw new EtcdServerError("notCapable");
+      }
+    } catch (error) {
+      throw partialWriteFailure(txn, error);
     }
     this.endWrite(txn, effects);
     return response;
@@ -364,4 +368,17 @@ export class StateMachine {
     if (this.failure !== undefined)
       throw new Error("apply: state machine failed earlier", { cause: this.failure });
   }
+}
+
+/**
+ * What an error thrown while a write txn ran becomes. Requests are checked before they write, so
+ * an etcd error normally leaves the txn empty and is the caller's answer. After the txn wrote,
+ * the index and backend hold half a revision: that is an invariant failure (etcd panics there),
+ * and a plain Error makes the batch fail and the member stop instead of replying.
+ */
+export function partialWriteFailure(txn: WriteTxn, error: unknown): unknown {
+  if (!(error instanceof EtcdServerError) || txn.revision === txn.beginRevision) return error;
+  return new Error(`apply: etcd error after a write txn had written (etcd panics here): ${error.message}`, {
+    cause: error,
+  });
 }
