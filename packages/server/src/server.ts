@@ -1,8 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { etcdserverpb, health } from "@keyway/api";
+import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { StateMachine } from "./apply/index.js";
+import { LocalKv } from "./concurrency/local-kv.js";
 import { GRPC_OVERHEAD_BYTES, minLeaseTtlSeconds, type ServerConfig } from "./config.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { systemClock } from "./lease/clock.js";
@@ -13,14 +14,19 @@ import { Checkpointer } from "./proposal/checkpoint.js";
 import { Proposer } from "./proposal/proposer.js";
 import { replayWal } from "./proposal/recovery.js";
 import { clusterService } from "./rpc/cluster.js";
+import { electionService } from "./rpc/election.js";
 import type { HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { kvService } from "./rpc/kv.js";
-import { leaseService } from "./rpc/lease.js";
+import { leaseService, proposeGrant } from "./rpc/lease.js";
+import { lockService } from "./rpc/lock.js";
 import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
 import { parseListenUrl } from "./url.js";
 import { Wal } from "./wal/index.js";
+
+/** Concurrent HTTP/2 streams one client connection may open. */
+export const MAX_CONCURRENT_STREAMS = 10_000;
 
 /** How long shutdown waits for in-flight calls before cutting them off. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -98,7 +104,9 @@ export class KeywayServer implements AsyncDisposable {
     const grpc = new Server({
       "grpc.max_receive_message_length": config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       "grpc.max_send_message_length": 2 ** 31 - 1,
-      "grpc.max_concurrent_streams": 2 ** 31 - 1,
+      // Bounded per connection (etcd allows 2^32-1): enough for 1,000 clients sharing a few
+      // connections plus their watch and keep-alive streams; watch streams have their own bound.
+      "grpc.max_concurrent_streams": MAX_CONCURRENT_STREAMS,
       "grpc.keepalive_permit_without_calls": 1,
       // channelz bookkeeping costs CPU on every call; nothing reads it.
       "grpc.enable_channelz": 0,
@@ -108,16 +116,21 @@ export class KeywayServer implements AsyncDisposable {
       strictDecoding(etcdserverpb.KVService),
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
-    grpc.addService(
-      strictDecoding(etcdserverpb.LeaseService),
-      leaseService({
-        stateMachine,
-        proposer,
-        lessor,
-        ids: new LeaseIdGenerator(identity.memberId, Date.now()),
-        header,
-      }),
-    );
+    const leaseDeps = {
+      stateMachine,
+      proposer,
+      lessor,
+      ids: new LeaseIdGenerator(identity.memberId, Date.now()),
+      header,
+    };
+    grpc.addService(strictDecoding(etcdserverpb.LeaseService), leaseService(leaseDeps));
+    const concurrencyDeps = {
+      kv: new LocalKv(stateMachine, proposer),
+      header,
+      grantLease: async (ttlSeconds: number) => (await proposeGrant(leaseDeps, 0n, BigInt(ttlSeconds))).ID,
+    };
+    grpc.addService(strictDecoding(v3lockpb.LockService), lockService(concurrencyDeps));
+    grpc.addService(strictDecoding(v3electionpb.ElectionService), electionService(concurrencyDeps));
     grpc.addService(
       strictDecoding(etcdserverpb.MaintenanceService),
       maintenanceService({ stateMachine, proposer, header }),

@@ -27,10 +27,7 @@ export function leaseService(deps: LeaseDeps): etcdserverpb.LeaseServer {
   const head = () => fillHeader(header, undefined);
   return {
     leaseGrant: unary(async (request) => {
-      // The id is chosen before proposing, so apply stays deterministic.
-      const ID = request.ID === 0n ? freeLeaseId(deps) : request.ID;
-      const outcome = await proposer.propose({ $case: "leaseGrant", leaseGrant: { ID, TTL: request.TTL } });
-      const response = expectOk(outcome) as etcdserverpb.LeaseGrantResponse;
+      const response = await proposeGrant(deps, request.ID, request.TTL);
       response.header = fillHeader(header, response.header);
       return response;
     }),
@@ -66,8 +63,23 @@ export function leaseService(deps: LeaseDeps): etcdserverpb.LeaseServer {
   };
 }
 
+/**
+ * Grants a lease through the log. ID 0 lets the server choose; the id is chosen before proposing,
+ * so apply stays deterministic.
+ */
+export async function proposeGrant(
+  deps: Pick<LeaseDeps, "stateMachine" | "proposer" | "ids">,
+  ID: bigint,
+  TTL: bigint,
+): Promise<etcdserverpb.LeaseGrantResponse> {
+  const leaseGrant = { ID: ID === 0n ? freeLeaseId(deps) : ID, TTL };
+  return expectOk(
+    await deps.proposer.propose({ $case: "leaseGrant", leaseGrant }),
+  ) as etcdserverpb.LeaseGrantResponse;
+}
+
 /** A server-chosen id that no lease has (a clash needs a restart within the same ms window). */
-function freeLeaseId(deps: LeaseDeps): bigint {
+function freeLeaseId(deps: Pick<LeaseDeps, "stateMachine" | "ids">): bigint {
   let id = deps.ids.next();
   while (deps.stateMachine.lease(id) !== undefined) id = deps.ids.next();
   return id;
