@@ -11,6 +11,7 @@ interface ServeFlags {
   initialClusterToken: string;
   maxTxnOps: number;
   maxRequestBytes: number;
+  experimentalWatchProgressNotifyInterval: number;
   logLevel: string;
 }
 
@@ -19,6 +20,29 @@ function positiveInt(value: string): number {
   if (!Number.isSafeInteger(parsed) || parsed <= 0)
     throw new InvalidArgumentError("must be a positive integer");
   return parsed;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1e3,
+  m: 6e4,
+  h: 3.6e6,
+};
+
+/** A positive Go duration (`10m0s`, `1.5s`, `100ms`) in whole milliseconds, at least 1. */
+function goDurationMs(value: string): number {
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) {
+    throw new InvalidArgumentError("must be a duration such as 10m0s, 5s or 100ms");
+  }
+  let ms = 0;
+  for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    ms += Number(amount) * (DURATION_UNITS_MS[unit as string] as number);
+  }
+  if (ms < 1) throw new InvalidArgumentError("must be at least 1ms");
+  return Math.round(ms);
 }
 
 const urlList = (value: string) =>
@@ -60,6 +84,12 @@ export function registerServe(program: Command): void {
       positiveInt,
       DEFAULTS.maxRequestBytes,
     )
+    .option(
+      "--experimental-watch-progress-notify-interval <duration>",
+      "period of watch progress notifications, a Go duration such as 10m0s or 500ms",
+      goDurationMs,
+      DEFAULTS.watchProgressNotifyIntervalMs,
+    )
     .option("--log-level <level>", "debug, info, warn, error", "info")
     .action(async (flags: ServeFlags) => {
       await serve(flags);
@@ -78,6 +108,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     initialClusterToken: flags.initialClusterToken,
     maxTxnOps: flags.maxTxnOps,
     maxRequestBytes: flags.maxRequestBytes,
+    watchProgressNotifyIntervalMs: flags.experimentalWatchProgressNotifyInterval,
     logger,
   };
   const server = await KeywayServer.start(config, (error) => {

@@ -18,6 +18,11 @@ export interface ServerConfig {
   maxTxnOps: number;
   /** Largest request the server accepts, in bytes (`--max-request-bytes`, etcd default 1.5 MiB). */
   maxRequestBytes: number;
+  /**
+   * Period of watch progress notifications for watchers that ask for them, in ms
+   * (`--experimental-watch-progress-notify-interval`, etcd default 10 minutes).
+   */
+  watchProgressNotifyIntervalMs: number;
   logger: Logger;
 }
 
@@ -30,6 +35,7 @@ export const DEFAULTS = {
   initialClusterToken: "etcd-cluster",
   maxTxnOps: 128,
   maxRequestBytes: 1.5 * 1024 * 1024,
+  watchProgressNotifyIntervalMs: 10 * 60 * 1000,
 } as const;
 
 /**

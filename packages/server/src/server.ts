@@ -10,13 +10,15 @@ import { Checkpointer } from "./proposal/checkpoint.js";
 import { Proposer } from "./proposal/proposer.js";
 import { replayWal } from "./proposal/recovery.js";
 import { clusterService } from "./rpc/cluster.js";
-import type { HeaderSource } from "./rpc/header.js";
+import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { kvService } from "./rpc/kv.js";
 import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
+import { watchService, watchServiceDefinition } from "./rpc/watch.js";
 import { parseListenUrl } from "./url.js";
 import { Wal } from "./wal/index.js";
+import { WATCH_DEFAULTS, WatchHub } from "./watch/index.js";
 
 /** How long shutdown waits for in-flight calls before cutting them off. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -32,6 +34,7 @@ export class KeywayServer implements AsyncDisposable {
     private readonly checkpointer: Checkpointer,
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
+    private readonly watchHub: WatchHub,
     private readonly config: ServerConfig,
     /** host:port pairs actually bound, in the order of `listenClientUrls`. */
     readonly boundAddresses: string[],
@@ -115,6 +118,9 @@ export class KeywayServer implements AsyncDisposable {
       }),
     );
     grpc.addService(strictDecoding(health.HealthService), healthService());
+    const watchHub = startWatchHub(stateMachine, header, config);
+    // One member always has a leader: itself. Raft will answer this once it is wired in.
+    grpc.addService(watchServiceDefinition(), watchService({ hub: watchHub, hasLeader: () => true }));
 
     const { listeners, boundAddresses } = await listenAll(grpc, config);
     logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
@@ -125,6 +131,7 @@ export class KeywayServer implements AsyncDisposable {
       checkpointer,
       wal,
       stateMachine,
+      watchHub,
       config,
       boundAddresses,
     );
@@ -144,6 +151,8 @@ export class KeywayServer implements AsyncDisposable {
   }
 
   private async shutdown(): Promise<void> {
+    // Watch streams never end by themselves; end them first so the grace period is for writes.
+    this.watchHub.close();
     const listenersClosed = Promise.all(this.listeners.map((listener) => listener.close(SHUTDOWN_GRACE_MS)));
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -163,6 +172,21 @@ export class KeywayServer implements AsyncDisposable {
     await this.stateMachine.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/** The watch hub of the member, fed by apply (after each batch commits). */
+function startWatchHub(stateMachine: StateMachine, header: HeaderSource, config: ServerConfig): WatchHub {
+  const hub = new WatchHub({
+    history: stateMachine,
+    limits: {
+      ...WATCH_DEFAULTS,
+      fragmentBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs,
+    },
+    header: (revision) => ({ ...fillHeader(header, undefined), revision: BigInt(revision) }),
+  });
+  stateMachine.onEvents((revision, events) => hub.publish(revision, events));
+  return hub;
 }
 
 /**
