@@ -1,8 +1,7 @@
 import { type Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServerPair, startPair } from "../support/pair.js";
-import { type CallOutcome, call, type RawClients, rawClients, withoutIds } from "../support/raw-grpc.js";
+import { describe, expect, it } from "vitest";
+import { type CallOutcome, call, type RawClients, useRawPair, withoutIds } from "../support/raw-grpc.js";
 
 /**
  * Bad input over raw gRPC, sent identically to real etcd 3.4 and to Keyway: the status code and
@@ -117,24 +116,12 @@ function rawBytes(endpoint: string, method: string, body: Buffer): Promise<CallO
 }
 
 describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
-  let pair: ServerPair;
-  let etcd: RawClients;
-  let keyway: RawClients;
-  beforeAll(async () => {
-    pair = await startPair();
-    etcd = rawClients(pair.etcd.endpoints[0] as string);
-    keyway = rawClients(pair.keyway.endpoint);
-  });
-  afterAll(async () => {
-    etcd?.close();
-    keyway?.close();
-    await pair?.close();
-  });
+  const env = useRawPair();
 
   for (const [name, probe] of Object.entries(probes)) {
     it(name, async () => {
-      const expected = withoutIds(await probe(etcd));
-      const actual = withoutIds(await probe(keyway));
+      const expected = withoutIds(await probe(env.etcd));
+      const actual = withoutIds(await probe(env.keyway));
       expect(actual).toEqual(expected);
     });
   }
@@ -144,7 +131,7 @@ describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
       call((cb) =>
         c.kv.put(PutRequest.fromPartial({ key: key("huge"), value: Buffer.alloc(3 * 1024 * 1024, 1) }), cb),
       );
-    const [e, k] = [await huge(etcd), await huge(keyway)];
+    const [e, k] = [await huge(env.etcd), await huge(env.keyway)];
     expect(e.ok || k.ok).toBe(false);
     if (!e.ok && !k.ok) expect(k.code).toBe(e.code);
   });
@@ -156,8 +143,8 @@ describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
   ] as const) {
     it(`malformed protobuf (${label}) gets the same status code`, async () => {
       const [e, k] = [
-        await rawBytes(pair.etcd.endpoints[0] as string, "/etcdserverpb.KV/Range", body),
-        await rawBytes(pair.keyway.endpoint, "/etcdserverpb.KV/Range", body),
+        await rawBytes(env.pair.etcd.endpoints[0] as string, "/etcdserverpb.KV/Range", body),
+        await rawBytes(env.pair.keyway.endpoint, "/etcdserverpb.KV/Range", body),
       ];
       expect(k).toEqual(e);
     });
@@ -167,7 +154,7 @@ describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
   // `invalid sort option`. Keyway answers like 3.5+, so this one is not compared with 3.4.
   it("range with an unknown sort target gets etcd 3.5's error instead of 3.4's crash", async () => {
     const outcome = await call((cb) =>
-      keyway.kv.range(
+      env.keyway.kv.range(
         RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortTarget: 9, sortOrder: 1 }),
         cb,
       ),
@@ -176,7 +163,7 @@ describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
   });
 
   it("still serves after all of the above", async () => {
-    const status = await call((cb) => keyway.maintenance.status({}, cb));
+    const status = await call((cb) => env.keyway.maintenance.status({}, cb));
     expect(status.ok).toBe(true);
   });
 });

@@ -1,10 +1,13 @@
 import { credentials, type ServiceError } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
+import { afterAll, beforeAll } from "vitest";
+import { type ServerPair, startPair } from "./pair.js";
 
 /** Raw generated gRPC clients for one endpoint: no Keyway client logic in between. */
 export interface RawClients {
   kv: etcdserverpb.KVClient;
   maintenance: etcdserverpb.MaintenanceClient;
+  watch: etcdserverpb.WatchClient;
   close(): void;
 }
 
@@ -14,12 +17,15 @@ export function rawClients(endpoint: string): RawClients {
   const options = { "grpc.max_send_message_length": 64 * 1024 * 1024 };
   const kv = new etcdserverpb.KVClient(address, credentials.createInsecure(), options);
   const maintenance = new etcdserverpb.MaintenanceClient(address, credentials.createInsecure(), options);
+  const watch = new etcdserverpb.WatchClient(address, credentials.createInsecure(), options);
   return {
     kv,
     maintenance,
+    watch,
     close() {
       kv.close();
       maintenance.close();
+      watch.close();
     },
   };
 }
@@ -48,4 +54,42 @@ export function withoutIds<T>(outcome: CallOutcome<T>): unknown {
       return value;
     }),
   );
+}
+
+/** Raw clients of a fresh etcd 3.4 and Keyway pair; the fields exist inside tests and hooks. */
+export interface RawPair {
+  readonly pair: ServerPair;
+  readonly etcd: RawClients;
+  readonly keyway: RawClients;
+}
+
+/** Registers the hooks of a differential raw-gRPC test file: a fresh pair with raw clients of each. */
+export function useRawPair(): RawPair {
+  const state: { pair?: ServerPair; etcd?: RawClients; keyway?: RawClients } = {};
+  beforeAll(async () => {
+    state.pair = await startPair();
+    state.etcd = rawClients(state.pair.etcd.endpoints[0] as string);
+    state.keyway = rawClients(state.pair.keyway.endpoint);
+  });
+  afterAll(async () => {
+    state.etcd?.close();
+    state.keyway?.close();
+    await state.pair?.close();
+  });
+  const get = <K extends keyof RawPair>(name: K): RawPair[K] => {
+    const value = state[name];
+    if (value === undefined) throw new Error(`raw pair: ${name} is not set up yet`);
+    return value as RawPair[K];
+  };
+  return {
+    get pair() {
+      return get("pair");
+    },
+    get etcd() {
+      return get("etcd");
+    },
+    get keyway() {
+      return get("keyway");
+    },
+  };
 }
