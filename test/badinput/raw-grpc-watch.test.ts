@@ -41,8 +41,9 @@ async function exchange(c: RawClients, actions: Action[], metadata = new Metadat
   let last = Date.now();
   stream.on("data", (r: etcdserverpb.WatchResponse) => {
     const plain = withoutIds({ ok: true, value: r });
+    const id = String(r.watchId);
     if (r.events.length === 0) responses.control.push(plain);
-    else (responses.events[String(r.watchId)] ??= []).push(plain);
+    else responses.events[id] = [...(responses.events[id] ?? []), plain];
     last = Date.now();
   });
   stream.on("error", (e: { code: number; details: string }) => {

@@ -1,9 +1,13 @@
 import { mkdir } from "node:fs/promises";
+import type { Server as HttpServer } from "node:http";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health } from "@keyway/api";
+import { Registry } from "prom-client";
 import { StateMachine } from "./apply/index.js";
 import { GRPC_OVERHEAD_BYTES, type ServerConfig } from "./config.js";
+import { statusServer } from "./http/status-server.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
 import { Checkpointer } from "./proposal/checkpoint.js";
@@ -18,7 +22,7 @@ import { strictDecoding } from "./rpc/strict-decoding.js";
 import { watchService, watchServiceDefinition } from "./rpc/watch.js";
 import { parseListenUrl } from "./url.js";
 import { Wal } from "./wal/index.js";
-import { WATCH_DEFAULTS, WatchHub } from "./watch/index.js";
+import { registerWatchMetrics, WATCH_DEFAULTS, WatchHub } from "./watch/index.js";
 
 /** How long shutdown waits for in-flight calls before cutting them off. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -35,6 +39,7 @@ export class KeywayServer implements AsyncDisposable {
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
     private readonly watchHub: WatchHub,
+    private readonly http1: HttpServer,
     private readonly config: ServerConfig,
     /** host:port pairs actually bound, in the order of `listenClientUrls`. */
     readonly boundAddresses: string[],
@@ -121,8 +126,11 @@ export class KeywayServer implements AsyncDisposable {
     const watchHub = startWatchHub(stateMachine, header, config);
     // One member always has a leader: itself. Raft will answer this once it is wired in.
     grpc.addService(watchServiceDefinition(), watchService({ hub: watchHub, hasLeader: () => true }));
+    const registry = new Registry();
+    registerWatchMetrics(watchHub, registry);
+    const status = statusServer(registry);
 
-    const { listeners, boundAddresses } = await listenAll(grpc, config);
+    const { listeners, boundAddresses } = await listenAll(grpc, config, status.accept);
     logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
     return new KeywayServer(
       grpc,
@@ -132,6 +140,7 @@ export class KeywayServer implements AsyncDisposable {
       wal,
       stateMachine,
       watchHub,
+      status.server,
       config,
       boundAddresses,
     );
@@ -151,8 +160,9 @@ export class KeywayServer implements AsyncDisposable {
   }
 
   private async shutdown(): Promise<void> {
-    // Watch streams never end by themselves; end them first so the grace period is for writes.
+    // Watch streams and HTTP keep-alives never end by themselves; the grace period is for writes.
     this.watchHub.close();
+    this.http1.closeAllConnections();
     const listenersClosed = Promise.all(this.listeners.map((listener) => listener.close(SHUTDOWN_GRACE_MS)));
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -190,13 +200,14 @@ function startWatchHub(stateMachine: StateMachine, header: HeaderSource, config:
 }
 
 /**
- * Listens on every client URL. The server owns the TCP listeners and hands connections to grpc-js
- * through streams that repair the `:authority` grpc-go sends for etcdctl's per-endpoint calls
- * (see http2/index.ts). If one bind fails, those already open are closed.
+ * Listens on every client URL. The server owns the TCP listeners; HTTP/1.1 connections go to
+ * `http1` (/metrics, /health), the others to grpc-js through streams that repair the
+ * `:authority` grpc-go sends for etcdctl's per-endpoint calls (see http2/index.ts). If one bind fails, those already open are closed.
  */
 async function listenAll(
   grpc: Server,
   config: ServerConfig,
+  http1: (socket: Socket) => void,
 ): Promise<{ listeners: RepairedListener[]; boundAddresses: string[] }> {
   const listeners: RepairedListener[] = [];
   const boundAddresses: string[] = [];
@@ -207,6 +218,7 @@ async function listenAll(
       listeners.push(
         await listenRepaired(injector, hostname, port, {
           onError: (err) => config.logger.warn({ err }, "client connection cut"),
+          http1,
         }),
       );
       boundAddresses.push(`${hostname}:${listeners.at(-1)?.port}`);

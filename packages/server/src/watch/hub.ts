@@ -67,6 +67,13 @@ export class WatchHub implements HubContext {
     return this.sessions.size;
   }
 
+  /** Number of watchers on all open streams. */
+  get watcherCount(): number {
+    let count = 0;
+    for (const session of this.sessions) count += session.watchers.size;
+    return count;
+  }
+
   /** The StateMachine's event listener: queues one applied revision for the fan-out. */
   publish(revision: number, events: mvccpb.Event[]): void {
     this.queued.push({ revision, events });
