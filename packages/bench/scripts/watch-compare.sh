@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Watch fan-out and put-to-event latency, etcd 3.4 against Keyway on this machine in one run, with
 # etcd's own Go benchmark tool; the two alternate, REPEATS passes each; prints medians as Markdown.
-# Usage: bash packages/bench/scripts/watch-compare.sh   (after `pnpm exec tsc -b`; needs /usr/bin/etcd
-# and the tool at $ETCD_BENCHMARK, built by /work/shared/tools/build-etcd-benchmark.sh)
+# Usage: pnpm --filter @keyway/bench run watch-compare   (after `pnpm exec tsc -b`; needs /usr/bin/etcd
+# and etcd's benchmark tool at $ETCD_BENCHMARK, default /tmp/etcd-benchmark/etcd-benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 REPEATS=${REPEATS:-3}
@@ -12,20 +12,8 @@ work=$(mktemp -d)
 etcd_port=${ETCD_PORT:-22479}
 keyway_port=${KEYWAY_PORT:-23479}
 
-etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
-  --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-  --initial-cluster "bench=http://127.0.0.1:$((etcd_port + 1))" --log-level error >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-node packages/cli/bin/keyway.js serve --data-dir "$work/keyway" --log-level warn \
-  --listen-client-urls "http://127.0.0.1:$keyway_port" >"$work/keyway.log" 2>&1 &
-keyway_pid=$!
-trap 'kill $etcd_pid $keyway_pid 2>/dev/null; wait $etcd_pid $keyway_pid 2>/dev/null; rm -rf "$work"' EXIT
-for port in $etcd_port $keyway_port; do
-  until etcdctl --endpoints="127.0.0.1:$port" endpoint health >/dev/null 2>&1; do sleep 0.2; done
-done
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# shellcheck source=servers.sh
+source "packages/bench/scripts/servers.sh"
 # 10,000 watchers: 100 streams x 100 watchers over 1,000 distinct keys (10 watchers per key).
 fanout="watch --streams=100 --watch-per-stream=100 --watched-key-total=1000 --key-space-size=1000 \
   --sequential-keys --put-total=$PUTS --put-rate=1000000 --clients=100 --conns=10"
