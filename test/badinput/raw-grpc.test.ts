@@ -1,7 +1,7 @@
 import { type Client, credentials, type ServiceError } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import { describe, expect, it } from "vitest";
-import { type CallOutcome, call } from "../support/raw-grpc.js";
+import { type CallOutcome, call, type RawClients } from "../support/raw-grpc.js";
 import { compareProbes, type Probe, useRawPair } from "../support/raw-pair.js";
 
 /**

@@ -87,8 +87,3 @@ export async function startKeywayProcess(options: StartOptions = {}): Promise<Ke
   };
   return member;
 }
-
-/** The shape the client suite's target fixture expects. */
-export async function startKeyway(): Promise<{ endpoints: string[]; close(): Promise<void> }> {
-  return startKeywayProcess();
-}

@@ -6,6 +6,7 @@ export interface RawClients {
   kv: etcdserverpb.KVClient;
   maintenance: etcdserverpb.MaintenanceClient;
   lease: etcdserverpb.LeaseClient;
+  watch: etcdserverpb.WatchClient;
   close(): void;
 }
 
@@ -16,14 +17,17 @@ export function rawClients(endpoint: string): RawClients {
   const kv = new etcdserverpb.KVClient(address, credentials.createInsecure(), options);
   const maintenance = new etcdserverpb.MaintenanceClient(address, credentials.createInsecure(), options);
   const lease = new etcdserverpb.LeaseClient(address, credentials.createInsecure(), options);
+  const watch = new etcdserverpb.WatchClient(address, credentials.createInsecure(), options);
   return {
     kv,
     maintenance,
     lease,
+    watch,
     close() {
       kv.close();
       maintenance.close();
       lease.close();
+      watch.close();
     },
   };
 }

@@ -13,6 +13,7 @@ interface ServeFlags {
   maxRequestBytes: number;
   heartbeatInterval: number;
   electionTimeout: number;
+  experimentalWatchProgressNotifyInterval: number;
   logLevel: string;
 }
 
@@ -21,6 +22,29 @@ function positiveInt(value: string): number {
   if (!Number.isSafeInteger(parsed) || parsed <= 0)
     throw new InvalidArgumentError("must be a positive integer");
   return parsed;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1e3,
+  m: 6e4,
+  h: 3.6e6,
+};
+
+/** A positive Go duration (`10m0s`, `1.5s`, `100ms`) in whole milliseconds, at least 1. */
+function goDurationMs(value: string): number {
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(value)) {
+    throw new InvalidArgumentError("must be a duration such as 10m0s, 5s or 100ms");
+  }
+  let ms = 0;
+  for (const [, amount, , unit] of value.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    ms += Number(amount) * (DURATION_UNITS_MS[unit as string] as number);
+  }
+  if (ms < 1) throw new InvalidArgumentError("must be at least 1ms");
+  return Math.round(ms);
 }
 
 const urlList = (value: string) =>
@@ -74,6 +98,12 @@ export function registerServe(program: Command): void {
       positiveInt,
       DEFAULTS.electionTimeoutMs,
     )
+    .option(
+      "--experimental-watch-progress-notify-interval <duration>",
+      "period of watch progress notifications, a Go duration such as 10m0s or 500ms",
+      goDurationMs,
+      DEFAULTS.watchProgressNotifyIntervalMs,
+    )
     .option("--log-level <level>", "debug, info, warn, error", "info")
     .action(async (flags: ServeFlags) => {
       await serve(flags);
@@ -94,6 +124,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     maxRequestBytes: flags.maxRequestBytes,
     heartbeatIntervalMs: flags.heartbeatInterval,
     electionTimeoutMs: flags.electionTimeout,
+    watchProgressNotifyIntervalMs: flags.experimentalWatchProgressNotifyInterval,
     logger,
   };
   const server = await KeywayServer.start(config, (error) => {

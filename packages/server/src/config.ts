@@ -26,6 +26,11 @@ export interface ServerConfig {
    * ({@link minLeaseTtlSeconds}) and how long leases are extended on a restart.
    */
   electionTimeoutMs: number;
+  /**
+   * Period of watch progress notifications for watchers that ask for them, in ms
+   * (`--experimental-watch-progress-notify-interval`, etcd default 10 minutes).
+   */
+  watchProgressNotifyIntervalMs: number;
   logger: Logger;
 }
 
@@ -40,6 +45,7 @@ export const DEFAULTS = {
   maxRequestBytes: 1.5 * 1024 * 1024,
   heartbeatIntervalMs: 100,
   electionTimeoutMs: 1000,
+  watchProgressNotifyIntervalMs: 10 * 60 * 1000,
 } as const;
 
 /**

@@ -1,10 +1,14 @@
 import { mkdir } from "node:fs/promises";
+import type { Server as HttpServer } from "node:http";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
+import { Registry } from "prom-client";
 import { StateMachine } from "./apply/index.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import { GRPC_OVERHEAD_BYTES, minLeaseTtlSeconds, type ServerConfig } from "./config.js";
+import { statusServer } from "./http/status-server.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { systemClock } from "./lease/clock.js";
 import { LeaseIdGenerator } from "./lease/lease-id.js";
@@ -15,15 +19,17 @@ import { Proposer } from "./proposal/proposer.js";
 import { replayWal } from "./proposal/recovery.js";
 import { clusterService } from "./rpc/cluster.js";
 import { electionService } from "./rpc/election.js";
-import type { HeaderSource } from "./rpc/header.js";
+import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { kvService } from "./rpc/kv.js";
 import { leaseService, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
 import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
+import { watchService, watchServiceDefinition } from "./rpc/watch.js";
 import { parseListenUrl } from "./url.js";
 import { Wal } from "./wal/index.js";
+import { registerWatchMetrics, WATCH_DEFAULTS, WatchHub } from "./watch/index.js";
 
 /** Concurrent HTTP/2 streams one client connection may open. */
 export const MAX_CONCURRENT_STREAMS = 10_000;
@@ -43,6 +49,8 @@ export class KeywayServer implements AsyncDisposable {
     private readonly checkpointer: Checkpointer,
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
+    private readonly watchHub: WatchHub,
+    private readonly http1: HttpServer,
     private readonly config: ServerConfig,
     /** host:port pairs actually bound, in the order of `listenClientUrls`. */
     readonly boundAddresses: string[],
@@ -144,8 +152,14 @@ export class KeywayServer implements AsyncDisposable {
       }),
     );
     grpc.addService(strictDecoding(health.HealthService), healthService());
+    const watchHub = startWatchHub(stateMachine, header, config);
+    // One member always has a leader: itself. Raft will answer this once it is wired in.
+    grpc.addService(watchServiceDefinition(), watchService({ hub: watchHub, hasLeader: () => true }));
+    const registry = new Registry();
+    registerWatchMetrics(watchHub, registry);
+    const status = statusServer(registry);
 
-    const { listeners, boundAddresses } = await listenAll(grpc, config);
+    const { listeners, boundAddresses } = await listenAll(grpc, config, status.accept);
     logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
     return new KeywayServer(
       grpc,
@@ -155,6 +169,8 @@ export class KeywayServer implements AsyncDisposable {
       checkpointer,
       wal,
       stateMachine,
+      watchHub,
+      status.server,
       config,
       boundAddresses,
     );
@@ -174,6 +190,9 @@ export class KeywayServer implements AsyncDisposable {
   }
 
   private async shutdown(): Promise<void> {
+    // Watch streams and HTTP keep-alives never end by themselves; the grace period is for writes.
+    this.watchHub.close();
+    this.http1.closeAllConnections();
     const listenersClosed = Promise.all(this.listeners.map((listener) => listener.close(SHUTDOWN_GRACE_MS)));
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -194,6 +213,21 @@ export class KeywayServer implements AsyncDisposable {
     await this.stateMachine.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/** The watch hub of the member, fed by apply (after each batch commits). */
+function startWatchHub(stateMachine: StateMachine, header: HeaderSource, config: ServerConfig): WatchHub {
+  const hub = new WatchHub({
+    history: stateMachine,
+    limits: {
+      ...WATCH_DEFAULTS,
+      fragmentBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      progressNotifyIntervalMs: config.watchProgressNotifyIntervalMs,
+    },
+    header: (revision) => ({ ...fillHeader(header, undefined), revision: BigInt(revision) }),
+  });
+  stateMachine.onEvents((revision, events) => hub.publish(revision, events));
+  return hub;
 }
 
 /**
@@ -217,13 +251,14 @@ function startLessor(stateMachine: StateMachine, proposer: Proposer, config: Ser
 }
 
 /**
- * Listens on every client URL. The server owns the TCP listeners and hands connections to grpc-js
- * through streams that repair the `:authority` grpc-go sends for etcdctl's per-endpoint calls
- * (see http2/index.ts). If one bind fails, those already open are closed.
+ * Listens on every client URL. The server owns the TCP listeners; HTTP/1.1 connections go to
+ * `http1` (/metrics, /health), the others to grpc-js through streams that repair the
+ * `:authority` grpc-go sends for etcdctl's per-endpoint calls (see http2/index.ts). If one bind fails, those already open are closed.
  */
 async function listenAll(
   grpc: Server,
   config: ServerConfig,
+  http1: (socket: Socket) => void,
 ): Promise<{ listeners: RepairedListener[]; boundAddresses: string[] }> {
   const listeners: RepairedListener[] = [];
   const boundAddresses: string[] = [];
@@ -234,6 +269,7 @@ async function listenAll(
       listeners.push(
         await listenRepaired(injector, hostname, port, {
           onError: (err) => config.logger.warn({ err }, "client connection cut"),
+          http1,
         }),
       );
       boundAddresses.push(`${hostname}:${listeners.at(-1)?.port}`);

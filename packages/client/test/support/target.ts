@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect } from "vitest";
 import { startEtcdCluster } from "../../../../test/support/etcd-process.js";
-import { startKeyway } from "../../../../test/support/keyway-process.js";
+import { startKeywayProcess } from "../../../../test/support/keyway-process.js";
 import { KeywayClient } from "../../src/index.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
@@ -24,7 +24,10 @@ export interface TargetOptions {
  * from Debian, or a Keyway member process from `test/support/keyway-process.ts`).
  */
 export async function startTarget(options: TargetOptions = {}): Promise<Target> {
-  if (TARGET_NAME === "keyway") return startKeyway();
+  if (TARGET_NAME === "keyway") {
+    const extraArgs = (options.etcdArgs ?? []).filter((arg) => KEYWAY_FLAGS.has(arg.split("=")[0] as string));
+    return startKeywayProcess({ extraArgs });
+  }
   if (TARGET_NAME !== "etcd")
     throw new Error(`unknown KEYWAY_TEST_TARGET ${TARGET_NAME}: use etcd or keyway`);
   const cluster = await startEtcdCluster(
@@ -32,6 +35,13 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
   );
   return { endpoints: cluster.endpoints, close: () => cluster.close() };
 }
+
+/** The etcd flags of `etcdArgs` that `keyway serve` also takes, with etcd's meaning. */
+const KEYWAY_FLAGS: ReadonlySet<string> = new Set([
+  "--experimental-watch-progress-notify-interval",
+  "--max-request-bytes",
+  "--max-txn-ops",
+]);
 
 /** Server features some client tests need. */
 export type Feature = "watch" | "lease" | "auth" | "snapshot" | "membership";
@@ -43,7 +53,6 @@ export type Feature = "watch" | "lease" | "auth" | "snapshot" | "membership";
  */
 // biome-ignore format: one feature per line, so parallel branches that each remove one merge cleanly
 const KEYWAY_PENDING: ReadonlySet<Feature> = new Set<Feature>([
-  "watch",
   "auth",
   "snapshot",
   "membership",

@@ -13,7 +13,15 @@ export interface ListenRepairedOptions extends AuthorityRepairerOptions {
    * neither can bring the process down. Client resets and the like are not reported.
    */
   onError?: (error: Error) => void;
+  /**
+   * Takes the connections that do not start with the HTTP/2 preface (HTTP/1.1: `/metrics`,
+   * `/health`), as etcd's cmux does; default: every connection is HTTP/2.
+   */
+  http1?: (socket: Socket) => void;
 }
+
+/** The first octets of the HTTP/2 client connection preface ("PRI * HTTP/2.0..."). */
+const HTTP2_START = Buffer.from("PRI ");
 
 /** A TCP listener feeding a grpc-js server through {@link authorityRepairingStream}. */
 export interface RepairedListener extends AsyncDisposable {
@@ -44,14 +52,19 @@ export async function listenRepaired(
 ): Promise<RepairedListener> {
   const onError = options.onError ?? (() => {});
   const sockets = new Set<Socket>();
-  const accept = (socket: Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+  const acceptHttp2 = (socket: Socket) => {
     const stream = authorityRepairingStream(socket, options);
     stream.on("error", (error) => {
       if (error instanceof Http2InputError) onError(error);
     });
     injector.injectConnection(stream);
+  };
+  const { http1 } = options;
+  const accept = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    if (http1 === undefined) acceptHttp2(socket);
+    else sniffHttp2(socket, (isHttp2) => (isHttp2 ? acceptHttp2(socket) : http1(socket)));
   };
   const addresses = await lookup(host.replace(/^\[(.*)\]$/, "$1"), { all: true });
   const servers: Server[] = [];
@@ -79,6 +92,24 @@ export async function listenRepaired(
     return closing;
   };
   return { port: boundPort, close, [Symbol.asyncDispose]: () => close() };
+}
+
+/**
+ * Reads the first octets of a connection, puts them back, and tells whether it speaks HTTP/2
+ * with prior knowledge (gRPC) or something else (HTTP/1.1).
+ */
+function sniffHttp2(socket: Socket, decide: (isHttp2: boolean) => void): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+    const head = seen.subarray(0, HTTP2_START.length);
+    if (head.length < HTTP2_START.length && HTTP2_START.subarray(0, head.length).equals(head)) return;
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(seen);
+    decide(head.equals(HTTP2_START));
+  };
+  socket.on("data", onData);
 }
 
 /** One TCP listener; after it is bound, its errors (failed accepts) go to `onError`. */
