@@ -131,6 +131,7 @@ async function lockScenario(endpoint: string): Promise<unknown[]> {
     );
   const unlock = (key: Buffer) => call<v3lockpb.UnlockResponse>((cb) => c.lock.unlock({ key }, cb));
   let ctl: BackgroundCtl | undefined;
+  let ctl2: BackgroundCtl | undefined;
   try {
     const [l1, l2, l3] = [await grant(c, 60), await grant(c, 60), await grant(c, 60)];
     const first = await lock("jobs", l1);
@@ -138,16 +139,21 @@ async function lockScenario(endpoint: string): Promise<unknown[]> {
     if (!first.ok) return transcript;
     const second = lock("jobs", l2);
     transcript.push({ secondWaits: await stillPending(second) });
-    // etcdctl's client-side Go Mutex queues behind both service callers.
+    // Two etcdctl processes (client-side Go Mutex) queue behind both service callers.
     ctl = startCtl(endpoint, ["lock", "jobs"]);
     await waitForKeys(c, "jobs/", 3);
+    ctl2 = startCtl(endpoint, ["lock", "jobs"]);
+    await waitForKeys(c, "jobs/", 4);
     transcript.push(outcome(await unlock(first.value.key)));
     const secondResult = await second;
     transcript.push(outcome(secondResult));
     transcript.push({ ctlWaits: ctl.stdout() === "" });
     if (secondResult.ok) transcript.push(outcome(await unlock(secondResult.value.key)));
     transcript.push(blankLease(await ctl.waitFor(/jobs\/\w+\n/)));
+    transcript.push({ ctl2Waits: ctl2.stdout() === "" });
     transcript.push({ ctlExit: await ctl.interrupt() });
+    transcript.push(blankLease(await ctl2.waitFor(/jobs\/\w+\n/)));
+    transcript.push({ ctl2Exit: await ctl2.interrupt() });
     await waitForKeys(c, "jobs/", 0);
     // A waiter whose deadline passes leaves the queue: its key is deleted.
     const third = await lock("jobs", l3);
@@ -161,6 +167,7 @@ async function lockScenario(endpoint: string): Promise<unknown[]> {
     return transcript;
   } finally {
     await ctl?.interrupt();
+    await ctl2?.interrupt();
     c.close();
   }
 }
@@ -237,7 +244,7 @@ describe("Lock and Election services and etcdctl lock/elect, etcd 3.4 vs Keyway"
   it("Lock: service callers and etcdctl lock take turns in revision order; cancelled waiters leave the queue", async () => {
     const etcd = await lockScenario(pair.etcd.endpoints[0] as string);
     const keyway = await lockScenario(pair.keyway.endpoint);
-    expect(etcd).toContain("jobs/<lease>\n");
+    expect(etcd).toContain("jobs/<lease>\n\n");
     expect(keyway).toEqual(etcd);
   }, 60_000);
 
