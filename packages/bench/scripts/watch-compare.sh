@@ -25,8 +25,9 @@ for pass in $(seq "$REPEATS"); do
   for target in etcd keyway; do
     port=$([ "$target" = etcd ] && echo "$etcd_port" || echo "$keyway_port")
     # shellcheck disable=SC2086
-    $TOOL --endpoints="127.0.0.1:$port" $fanout 2>/dev/null | tr '\r' '\n' |
+    $TOOL --endpoints="127.0.0.1:$port" $fanout 2>"$work/$target.err" | tr '\r' '\n' |
       awk '/Watch events received summary/ { on = 1 } on && /Requests\/sec/ { print $2 }' >>"$work/$target.fanout"
+    [ -n "$(tail -1 "$work/$target.fanout")" ] || { echo "no result from $target:" >&2; tail -5 "$work/$target.err" >&2; }
     # shellcheck disable=SC2086
     $TOOL --endpoints="127.0.0.1:$port" $latency 2>/dev/null | tr '\r' '\n' |
       awk '/Average:/ { avg = $2 * 1000 } /50% in/ { p50 = $3 * 1000 } /99% in/ { p99 = $3 * 1000 }
