@@ -59,4 +59,15 @@ describe("keyway serve", () => {
       /only http:\/\/ is supported/,
     );
   });
+
+  it("takes --experimental-watch-progress-notify-interval as a Go duration and refuses anything else", async () => {
+    await expect(
+      startKeywayProcess({ extraArgs: ["--experimental-watch-progress-notify-interval=10 minutes"] }),
+    ).rejects.toThrow(/must be a duration such as 10m0s, 5s or 100ms/);
+    const member = await startKeywayProcess({
+      extraArgs: ["--experimental-watch-progress-notify-interval=1m0.1s"],
+    });
+    started.push(member);
+    expect(etcdctl(member.endpoint, ["put", "k", "v"]).stdout).toBe("OK\n");
+  });
 });

@@ -61,7 +61,8 @@ export async function startKeywayProcess(options: StartOptions = {}): Promise<Ke
     output += chunk.toString();
   });
   const exitedEarly = new Promise<never>((_, reject) =>
-    child.once("exit", (code) => reject(new Error(`keyway exited with ${code} before serving:\n${output}`))),
+    // "close", not "exit": its stdio is drained by then, so the error text is in `output`.
+    child.once("close", (code) => reject(new Error(`keyway exited with ${code} before serving:\n${output}`))),
   );
   await Promise.race([waitHealthy(endpoint), exitedEarly]);
   exitedEarly.catch(() => undefined);

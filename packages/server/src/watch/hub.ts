@@ -67,6 +67,13 @@ export class WatchHub implements HubContext {
     return this.sessions.size;
   }
 
+  /** Number of watchers waiting for a catch-up from the backend (etcd's slow watchers). */
+  get slowWatcherCount(): number {
+    let count = 0;
+    for (const session of this.sessions) count += session.unsynced.size;
+    return count;
+  }
+
   /** Number of watchers on all open streams. */
   get watcherCount(): number {
     let count = 0;

@@ -19,4 +19,12 @@ export function registerWatchMetrics(hub: WatchHub, registry: Registry): void {
       this.set(hub.watcherCount);
     },
   });
+  new Gauge({
+    name: "etcd_debugging_mvcc_slow_watcher_total",
+    help: "Total number of unsynced slow watchers.",
+    registers: [registry],
+    collect() {
+      this.set(hub.slowWatcherCount);
+    },
+  });
 }

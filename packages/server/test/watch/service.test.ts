@@ -13,9 +13,9 @@ describe("Watch service", () => {
   let client: etcdserverpb.WatchClient;
   let hub: WatchHub;
 
-  async function start(hasLeader: boolean, maxStreams = 100): Promise<void> {
+  async function start(hasLeader: boolean, maxStreams = 100, streamBufferBytes = 4 << 20): Promise<void> {
     h = Harness.open();
-    hub = hubOver(h.sm, { maxStreams });
+    hub = hubOver(h.sm, { maxStreams, streamBufferBytes });
     server = new Server();
     server.addService(watchServiceDefinition(), watchService({ hub, hasLeader: () => hasLeader }));
     const port = await new Promise<number>((resolve, reject) =>
@@ -81,6 +81,28 @@ describe("Watch service", () => {
       response.events.map((e) => [e.kv?.key.toString(), e.kv?.value.toString(), e.kv?.modRevision]),
     ).toEqual([["k", "v", 2n]]);
     expect(response.header?.revision).toBe(2n);
+    stream.cancel();
+  });
+
+  it("backs a stream up when its client stops reading, then catches it up from the backend", async () => {
+    await start(true, 100, 64 * 1024);
+    const { stream, outcome } = firstOutcome();
+    await outcome;
+    const revisions: bigint[] = [];
+    stream.on("data", (r: etcdserverpb.WatchResponse) => {
+      for (const e of r.events) revisions.push(e.kv?.modRevision as bigint);
+    });
+    stream.pause();
+    const value = "x".repeat(50_000);
+    for (let i = 0; i < 100; i++) {
+      h.applyAll(req.put("k", value));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // 5 MB the client does not read: the session stops feeding it live events.
+    await expect.poll(() => hub.slowWatcherCount).toBe(1);
+    stream.resume();
+    await expect.poll(() => revisions.length, { timeout: 10_000 }).toBe(100);
+    expect(revisions).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i + 2)));
     stream.cancel();
   });
 
