@@ -14,6 +14,8 @@ type Step =
   | { kind: "del"; key: string; end: string }
   | { kind: "txn"; puts: string[]; dels: string[] }
   | { kind: "compact"; back: number }
+  | { kind: "leasePut"; key: string; lease: bigint }
+  | { kind: "revoke"; lease: bigint }
   | {
       kind: "watch";
       stream: number;
@@ -29,6 +31,7 @@ type Step =
 
 const key = fc.constantFrom(...KEYS);
 const end = fc.constantFrom("", "\x00", "c", "e", "z");
+const lease = fc.constantFrom(1n, 2n);
 const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: key.map((k) => ({ kind: "put" as const, key: k })) },
   { weight: 2, arbitrary: fc.tuple(key, end).map(([k, e]) => ({ kind: "del" as const, key: k, end: e })) },
@@ -39,6 +42,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       .map(([puts, dels]) => ({ kind: "txn" as const, puts, dels: dels.filter((d) => !puts.includes(d)) })),
   },
   { weight: 1, arbitrary: fc.nat(6).map((back) => ({ kind: "compact" as const, back })) },
+  {
+    weight: 3,
+    arbitrary: fc.tuple(key, lease).map(([k, l]) => ({ kind: "leasePut" as const, key: k, lease: l })),
+  },
+  { weight: 1, arbitrary: lease.map((l) => ({ kind: "revoke" as const, lease: l })) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -90,9 +98,16 @@ function recordHistory(h: Harness): History {
   return history;
 }
 
-function apply(h: Harness, s: Step): void {
+/** Applies one write step; `granted` tracks the live leases (a revoke deletes all their keys in one revision). */
+function apply(h: Harness, s: Step, granted: Set<bigint>): void {
   if (s.kind === "put") h.applyAll(req.put(s.key, `v${h.sm.currentRevision}`));
-  else if (s.kind === "del") h.applyAll(req.del(s.key, s.end));
+  else if (s.kind === "leasePut") {
+    if (!granted.has(s.lease)) h.ok(req.grant(s.lease));
+    granted.add(s.lease);
+    h.applyAll(req.put(s.key, `l${h.sm.currentRevision}`, { lease: s.lease }));
+  } else if (s.kind === "revoke") {
+    if (granted.delete(s.lease)) h.ok(req.revoke(s.lease));
+  } else if (s.kind === "del") h.applyAll(req.del(s.key, s.end));
   else if (s.kind === "txn")
     h.applyAll(req.txn({ success: [...s.puts.map((k) => op.put(k, "t")), ...s.dels.map((k) => op.del(k))] }));
   else if (s.kind === "compact") {
@@ -144,9 +159,15 @@ function check(w: WatchRecord, sink: TestSink, history: History): void {
 }
 
 describe("watch property", () => {
-  it("every watcher gets exactly its events of the history, in order, revisions whole", async () => {
+  it("every watcher gets exactly its events of the history (lease revokes included), in order, revisions whole", async () => {
     // What the runs went through, so the test fails if the generator stops reaching the hard cases.
-    const coverage = { watchers: 0, backedUpWithUnsynced: 0, compactedCancels: 0, historyReplays: 0 };
+    const coverage = {
+      watchers: 0,
+      backedUpWithUnsynced: 0,
+      compactedCancels: 0,
+      historyReplays: 0,
+      multiKeyRevokes: 0,
+    };
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
@@ -154,6 +175,7 @@ describe("watch property", () => {
         async (pausedAtStart, steps) => {
           const h = Harness.open();
           const history = recordHistory(h);
+          const granted = new Set<bigint>();
           const hub = hubOver(h.sm, { streamBufferBytes: 200, catchUpRevisions: 3 });
           const sinks = pausedAtStart.map((paused) => {
             const sink = new TestSink();
@@ -188,7 +210,11 @@ describe("watch property", () => {
               } else if (s.kind === "settle") {
                 await settle(3);
               } else {
-                apply(h, s);
+                const before = h.sm.currentRevision;
+                apply(h, s, granted);
+                const deletes = history.get(h.sm.currentRevision)?.length ?? 0;
+                if (s.kind === "revoke" && h.sm.currentRevision > before && deletes > 1)
+                  coverage.multiKeyRevokes++;
               }
               if (sessions.some((x) => x.isBackedUp && x.unsynced.size > 0)) coverage.backedUpWithUnsynced++;
             }
@@ -210,5 +236,6 @@ describe("watch property", () => {
     expect(coverage.backedUpWithUnsynced).toBeGreaterThan(20);
     expect(coverage.compactedCancels).toBeGreaterThan(5);
     expect(coverage.historyReplays).toBeGreaterThan(20);
+    expect(coverage.multiKeyRevokes).toBeGreaterThan(5);
   });
 });
