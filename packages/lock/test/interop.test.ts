@@ -13,7 +13,9 @@ afterEach(async () => {
 
 /** `etcdctl <args>` against the target, in the background. */
 function ctl(...args: string[]): Background {
-  const p = background(ETCDCTL_BIN, [`--endpoints=${env.target.endpoints[0]}`, ...args], { ETCDCTL_API: "3" });
+  const p = background(ETCDCTL_BIN, [`--endpoints=${env.target.endpoints[0]}`, ...args], {
+    ETCDCTL_API: "3",
+  });
   started.push(p);
   return p;
 }
@@ -77,7 +79,11 @@ describe("interop with Go's concurrency package (etcdctl 3.4)", () => {
     await node.campaign("node-1");
     await observer.waitLine((l) => l === "node-1");
     const candidate = ctl("elect", "interop/elect", "ctl-1");
-    await until(async () => (await keysUnder(env.client, "interop/elect/")) === 2, 10_000, "etcdctl candidate");
+    await until(
+      async () => (await keysUnder(env.client, "interop/elect/")) === 2,
+      10_000,
+      "etcdctl candidate",
+    );
     expect(candidate.lines).toEqual([]);
 
     await node.resign();
@@ -88,7 +94,11 @@ describe("interop with Go's concurrency package (etcdctl 3.4)", () => {
     await until(() => nodeSeen.includes("ctl-1"), 10_000, "node observer sees ctl-1");
 
     const again = node.campaign("node-2");
-    await until(async () => (await keysUnder(env.client, "interop/elect/")) === 2, 10_000, "node re-campaigns");
+    await until(
+      async () => (await keysUnder(env.client, "interop/elect/")) === 2,
+      10_000,
+      "node re-campaigns",
+    );
     await candidate.stop("SIGINT"); // etcdctl resigns on SIGINT
     await again;
     await observer.waitLine((l) => l === "node-2");

@@ -32,7 +32,9 @@ export function background(command: string, args: readonly string[], env?: NodeJ
         const found = lines.find(test);
         if (found !== undefined) return found;
         if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`${command} ${args.join(" ")}: no matching line; stdout ${JSON.stringify(lines)}, stderr ${stderr}`);
+          throw new Error(
+            `${command} ${args.join(" ")}: no matching line; stdout ${JSON.stringify(lines)}, stderr ${stderr}`,
+          );
         await sleep(20);
       }
     },
