@@ -25,7 +25,14 @@ const log = (message) => console.log(`[${values.replica}] ${message}`);
 const sleep = (ms, signal) =>
   new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 const client = new KeywayClient({ endpoints: [values.endpoint] });
