@@ -75,11 +75,14 @@ export class Election extends EventEmitter<ElectionEvents> {
   /**
    * Campaigns with `value` and resolves once elected. Candidates of one session and name in this
    * process queue in-process first. Abort or timeout withdraws the candidacy (deletes the key).
-   * If the key already existed (same lease), its value is proclaimed to `value`, as in Go.
+   * If the key already existed (same lease), or this candidate already leads, `value` is
+   * proclaimed instead, as in Go.
    */
   async campaign(value: string | Uint8Array, options?: WaitOptions): Promise<void> {
     checkValue(value);
     checkSession(this.session);
+    // Campaigning again while leading is Go's re-entry through the same lease: a proclaim.
+    if (this.isLeader) return this.proclaim(value);
     using call = callSignal(options, "campaign");
     const release = await localQueue(this.session, this.key).take(call.signal);
     try {

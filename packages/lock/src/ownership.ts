@@ -90,6 +90,8 @@ export class Ownership {
         const checked = await this.check(err);
         if (checked === undefined) return;
         from = checked + 1n;
+        // Back off while the cluster is unreachable; the session's own TTL bounds how long.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * (attempt + 1))).unref());
       }
     }
     this.lose("lost", `lock key ${this.key} could not be watched`);

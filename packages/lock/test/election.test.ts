@@ -31,6 +31,8 @@ describe("election", () => {
     expect(leader.lease).toBe(a.leaseId);
     expect(bElected).toBe(false);
     await expect(eb.proclaim("x")).rejects.toMatchObject({ reason: "notHeld" });
+    await ea.campaign("alpha-3"); // campaigning again while leading proclaims, as in Go
+    expect((await eb.leader()).value.toString()).toBe("alpha-3");
 
     await ea.resign();
     expect(ea.isLeader).toBe(false);
