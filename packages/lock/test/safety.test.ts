@@ -29,11 +29,7 @@ describe("safety under faults across processes", () => {
       return state / 2 ** 31;
     };
     const endpoint = env.target.endpoints[0] as string;
-    await using proxy = Object.assign(await startTcpProxy(endpoint), {
-      [Symbol.asyncDispose]() {
-        return this.close();
-      },
-    });
+    const proxy = await startTcpProxy(endpoint);
     const victim = 1 + Math.floor(random() * (WORKERS - 1)); // killed with -9 while holding
     const workers = Array.from({ length: WORKERS }, (_, id) =>
       background(process.execPath, [WORKER], {
@@ -80,6 +76,7 @@ describe("safety under faults across processes", () => {
       });
     } finally {
       await Promise.all(workers.map((w) => w.stop("SIGKILL")));
+      await proxy.close();
     }
 
     // The resource's whole history, in revision order.
