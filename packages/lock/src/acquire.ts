@@ -119,7 +119,7 @@ export async function deleteOwnKey(
 export interface AcquireHooks {
   /** The key was created behind others. */
   onWaiting(revision: bigint): void;
-  /** The key or the lease was lost after creation (while waiting or while held). */
+  /** The key or the lease was lost after acquisition (a loss while waiting rejects instead). */
   onLost(error: LockError): void;
   /** Runs once the key exists, before waiting (an election proclaims a changed value here). */
   afterCreate?(created: Created): Promise<void>;
