@@ -17,7 +17,9 @@ export class LockHold implements AsyncDisposable {
     private readonly ownership: Ownership,
     private readonly onRelease: () => void,
   ) {
-    ownership.signal.addEventListener("abort", () => onRelease(), { once: true });
+    // A lost hold frees its place in the in-process queue at once (unlock() then reports the loss).
+    if (ownership.signal.aborted) onRelease();
+    else ownership.signal.addEventListener("abort", () => onRelease(), { once: true });
   }
 
   /** The lock key in etcd (namespace prefix excluded). */

@@ -33,6 +33,7 @@ export class LocalQueue {
 
   /** Waits for the place in FIFO order; an aborted signal removes the waiter and rejects. */
   take(signal: AbortSignal): Promise<LocalRelease> {
+    if (signal.aborted) return Promise.reject(signal.reason);
     const now = this.tryTake();
     if (now !== undefined) return Promise.resolve(now);
     return new Promise<LocalRelease>((resolve, reject) => {
