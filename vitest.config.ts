@@ -11,6 +11,7 @@ export default defineConfig({
       "@keyway/raft": pkg("raft"),
       "@keyway/server": pkg("server"),
       "@keyway/client": pkg("client"),
+      "@keyway/lock": pkg("lock"),
     },
   },
   test: {

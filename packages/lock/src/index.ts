@@ -1,0 +1,12 @@
+export type { WaitOptions } from "./call-signal.js";
+export { Election, type ElectionEvents, type ElectionOptions } from "./election.js";
+export { LockError, type LockErrorReason } from "./errors.js";
+export type { LockEvents } from "./events.js";
+export { LockHold } from "./hold.js";
+export type { Leader } from "./leader.js";
+export { type Locks, locks } from "./locks.js";
+export { Mutex, type MutexOptions } from "./mutex.js";
+export { MAX_NAME_BYTES } from "./names.js";
+export { RWMutex, type RWMutexOptions } from "./rw-mutex.js";
+export { MAX_PERMITS, Semaphore, type SemaphoreOptions } from "./semaphore.js";
+export type { CriticalSection } from "./with-hold.js";
