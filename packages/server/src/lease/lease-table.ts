@@ -3,7 +3,7 @@ import { EtcdServerError } from "../errors.js";
 import type { Backend, RestoreVisitor } from "../mvcc/index.js";
 
 /** etcd's MaxLeaseTTL: a grant above it fails with `too large lease TTL`. */
-export const MAX_LEASE_TTL_SECONDS = 9_000_000_000;
+const MAX_LEASE_TTL_SECONDS = 9_000_000_000n;
 
 /** A granted lease as apply knows it: its TTL and the keys attached to it. */
 export interface LeaseRecord {
@@ -78,7 +78,7 @@ export class LeaseTable {
    */
   grant(backend: Backend, id: bigint, ttlSeconds: bigint, minTtlSeconds: number): LeaseRecord {
     if (id === 0n) throw new EtcdServerError("leaseNotFound");
-    if (ttlSeconds > BigInt(MAX_LEASE_TTL_SECONDS)) throw new EtcdServerError("leaseTTLTooLarge");
+    if (ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new EtcdServerError("leaseTTLTooLarge");
     if (this.leases.has(id)) throw new EtcdServerError("leaseExist");
     const granted = ttlSeconds < BigInt(minTtlSeconds) ? minTtlSeconds : Number(ttlSeconds);
     const record: Lease = { id, ttlSeconds: granted, keys: new Set() };

@@ -3,7 +3,7 @@ import { ExpiryQueue } from "./expiry-queue.js";
 import type { LeaseChange } from "./lease-table.js";
 
 /** etcd's maxPendingRevokes: expired leases whose LeaseRevoke is proposed at once. */
-export const MAX_REVOKES_IN_FLIGHT = 16;
+const MAX_REVOKES_IN_FLIGHT = 16;
 
 /** How long an expired lease whose revoke failed waits before the next try. */
 const REVOKE_RETRY_MS = 500;
@@ -16,7 +16,7 @@ export interface LessorOptions {
    * counts as done), rejects if the proposal failed and should be retried.
    */
   revoke(id: bigint): Promise<void>;
-  /** Revokes proposed at once; default {@link MAX_REVOKES_IN_FLIGHT}. */
+  /** Revokes proposed at once; default 16 (etcd's maxPendingRevokes). */
   maxRevokesInFlight?: number;
   /** Told about a failed revoke (it is retried). */
   onRevokeError?(id: bigint, error: unknown): void;
