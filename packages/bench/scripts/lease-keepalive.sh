@@ -13,20 +13,8 @@ work=$(mktemp -d)
 etcd_port=${ETCD_PORT:-22479}
 keyway_port=${KEYWAY_PORT:-23479}
 
-etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
-  --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-  --initial-cluster "bench=http://127.0.0.1:$((etcd_port + 1))" --log-level error >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
-node packages/cli/bin/keyway.js serve --data-dir "$work/keyway" --log-level warn \
-  --listen-client-urls "http://127.0.0.1:$keyway_port" >"$work/keyway.log" 2>&1 &
-keyway_pid=$!
-trap 'kill $etcd_pid $keyway_pid 2>/dev/null; wait $etcd_pid $keyway_pid 2>/dev/null; rm -rf "$work"' EXIT
-for port in $etcd_port $keyway_port; do
-  until etcdctl --endpoints="127.0.0.1:$port" endpoint health >/dev/null 2>&1; do sleep 0.2; done
-done
-
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# shellcheck source=servers.sh
+source "packages/bench/scripts/servers.sh"
 
 echo "| clients / conns | total | etcd 3.4 req/s (passes) | Keyway req/s (passes) | etcd median | Keyway median | Keyway / etcd |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
