@@ -44,6 +44,13 @@ export interface ClientOptions {
    * connections fail at once; this bounds a black-holed member). Default 3000.
    */
   connectTimeoutMs?: number;
+  /**
+   * Longest a connection attempt to one endpoint may stay unanswered (TCP accepted, no HTTP/2
+   * handshake) before its channel is replaced by a fresh one. grpc-js itself never gives up on
+   * such an attempt, so without this bound an endpoint could stay unreachable after the network
+   * heals. Default 5000.
+   */
+  handshakeTimeoutMs?: number;
   /** Retries of safe calls on UNAVAILABLE (exponential backoff with jitter). */
   retry?: { retries?: number; minDelayMs?: number; maxDelayMs?: number };
   /**
@@ -155,6 +162,7 @@ function createTransport(options: ClientOptions, events: EventEmitter<ClientEven
       channelOptions: channelOptions(options),
       probeInitialMs: options.probe?.initialMs ?? 100,
       probeMaxMs: options.probe?.maxMs ?? 2_000,
+      handshakeTimeoutMs: positive(options.handshakeTimeoutMs ?? 5_000, "handshakeTimeoutMs"),
     },
     picker,
     events,

@@ -39,6 +39,13 @@ export interface EndpointSettings {
   /** Backoff between probes of a down endpoint. */
   readonly probeInitialMs: number;
   readonly probeMaxMs: number;
+  /**
+   * Longest a connection attempt may stay CONNECTING before the channel is replaced. grpc-js
+   * has no such bound: a TCP connection that is accepted but never answers the HTTP/2 handshake
+   * (a member frozen, or a partition that dropped packets mid-connect) keeps the channel
+   * CONNECTING forever, even after the network heals.
+   */
+  readonly handshakeTimeoutMs: number;
   readonly onHealth: HealthListener;
 }
 
@@ -60,11 +67,12 @@ const NO_ANSWER: ReadonlySet<number> = new Set([
 export class Endpoint implements Pickable {
   readonly url: string;
   readonly address: string;
-  readonly client: Client;
   /** Unary calls and streams currently using this endpoint. */
   inflight = 0;
+  private channelClient: Client;
   private isHealthy = true;
   private probeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
   private readonly backoff: Backoff;
   private closed = false;
 
@@ -74,8 +82,44 @@ export class Endpoint implements Pickable {
   ) {
     this.url = url;
     this.address = parseEndpoint(url).address;
-    this.client = new Client(this.address, settings.credentials, settings.channelOptions);
+    this.channelClient = this.openChannel();
     this.backoff = new Backoff({ initialMs: settings.probeInitialMs, maxMs: settings.probeMaxMs });
+  }
+
+  /** The grpc-js client of the endpoint's current channel; take it anew for every call. */
+  get client(): Client {
+    return this.channelClient;
+  }
+
+  private openChannel(): Client {
+    const client = new Client(this.address, this.settings.credentials, this.settings.channelOptions);
+    this.followState(client);
+    return client;
+  }
+
+  /**
+   * Follows the channel's connectivity: when it enters CONNECTING, a timer replaces the channel
+   * if it is still CONNECTING after `handshakeTimeoutMs` (calls waiting on it fail and go on).
+   */
+  private followState(client: Client): void {
+    const channel = client.getChannel();
+    const state = channel.getConnectivityState(false);
+    if (state === connectivityState.SHUTDOWN || this.closed) return;
+    if (state === connectivityState.CONNECTING && this.handshakeTimer === undefined) {
+      this.handshakeTimer = setTimeout(() => {
+        this.handshakeTimer = undefined;
+        if (this.closed || client !== this.channelClient) return;
+        if (channel.getConnectivityState(false) !== connectivityState.CONNECTING) return;
+        this.channelClient = this.openChannel();
+        client.close();
+      }, this.settings.handshakeTimeoutMs);
+      this.handshakeTimer.unref();
+    } else if (state !== connectivityState.CONNECTING && this.handshakeTimer !== undefined) {
+      clearTimeout(this.handshakeTimer);
+      this.handshakeTimer = undefined;
+    }
+    // Infinity: grpc-js arms no timer; closing the channel (SHUTDOWN) ends the watch.
+    channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, () => this.followState(client));
   }
 
   /** False while the endpoint is marked down. */
@@ -85,7 +129,7 @@ export class Endpoint implements Pickable {
 
   /** True when the channel has an established connection. */
   isReady(): boolean {
-    return this.client.getChannel().getConnectivityState(false) === connectivityState.READY;
+    return this.channelClient.getChannel().getConnectivityState(false) === connectivityState.READY;
   }
 
   /**
@@ -94,7 +138,7 @@ export class Endpoint implements Pickable {
    * and only a silent one (black-holed) costs the wait.
    */
   waitReady(deadline: number): Promise<void> {
-    const channel = this.client.getChannel();
+    const channel = this.channelClient.getChannel();
     return new Promise((resolve, reject) => {
       const check = () => {
         const state = channel.getConnectivityState(true);
@@ -116,7 +160,7 @@ export class Endpoint implements Pickable {
   async probe(deadline: number): Promise<void> {
     await this.waitReady(deadline);
     await new Promise<void>((resolve, reject) => {
-      this.client.makeUnaryRequest(
+      this.channelClient.makeUnaryRequest(
         STATUS.path,
         STATUS.requestSerialize,
         STATUS.responseDeserialize,
@@ -159,6 +203,7 @@ export class Endpoint implements Pickable {
   close(): void {
     this.closed = true;
     if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
-    this.client.close();
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.channelClient.close();
   }
 }
