@@ -73,12 +73,18 @@ export class KeywayServer implements AsyncDisposable {
     });
     const metadata = encodeIdentity(identity);
     const { wal, replay } = await Wal.open({ dir: join(memberDir, "wal"), logger, metadata });
-    if (replay.metadata !== undefined && !Buffer.from(metadata).equals(replay.metadata)) {
+    let recovered: { lastIndex: number; replayed: number };
+    try {
+      if (replay.metadata !== undefined && !Buffer.from(metadata).equals(replay.metadata)) {
+        throw new Error(`${memberDir}: the WAL belongs to another member or cluster than identity.json names`);
+      }
+      recovered = replayWal(replay.entries, stateMachine, replay.snapshot?.index ?? 0);
+    } catch (error) {
       await wal.close();
       await stateMachine.close();
-      throw new Error(`${memberDir}: the WAL belongs to another member or cluster than identity.json names`);
+      throw error;
     }
-    const { lastIndex, replayed } = replayWal(replay.entries, stateMachine);
+    const { lastIndex, replayed } = recovered;
     // One member wins every election at once: a restart is a new term, as with etcd.
     const term = (replay.hardState?.term ?? 0) + 1;
     await wal.append({ hardState: { term, vote: identity.memberId, commit: lastIndex } });
