@@ -1,4 +1,4 @@
-import { type Keyspace, type KeyValue, listAndWatch, type Picker } from "@keyway/client";
+import { type Keyspace, type KeyValue, KeywayError, listAndWatch, type Picker } from "@keyway/client";
 import { EventEmitter } from "eventemitter3";
 import { Balancer, type DownPolicy, type Picked } from "./balancer.js";
 import { RegistryError } from "./errors.js";
@@ -116,6 +116,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
       } catch (err) {
         if (signal.aborted) return;
         this.emit("error", err);
+        // The client was closed under us: nothing more can be listed.
+        if (KeywayError.is(err, "closed")) return;
         await pause(retryDelayMs(attempt), signal);
       }
     }

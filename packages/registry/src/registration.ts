@@ -123,7 +123,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     return this.close();
   }
 
-  /** Guards the key until closed: waits for something to fix, then re-registers with backoff. */
+  /** Guards the key until closed: waits for something to fix, then repairs it with backoff. */
   private async run(): Promise<void> {
     for (;;) {
       let cause: RegisterCause | undefined;
@@ -134,18 +134,47 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         if (!this.isClosed) this.emit("error", err);
       }
       if (cause === undefined || this.isClosed) return;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.establish(cause);
-          break;
-        } catch (err) {
-          if (this.isClosed) return;
-          this.emit("error", err);
-          await pause(retryDelayMs(attempt), this.stop.signal);
-          if (this.isClosed) return;
+      const why = cause;
+      if (!(await this.retrying(() => this.repair(why)))) return;
+    }
+  }
+
+  /** Runs `step` until it succeeds (true) or the registration or its client is closed (false). */
+  private async retrying(step: () => Promise<void>): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await step();
+        return true;
+      } catch (err) {
+        if (this.isClosed) return false;
+        this.emit("error", err);
+        // The client was closed under us: nothing can be written any more.
+        if (KeywayError.is(err, "closed")) {
+          this.stop.abort(err);
+          return false;
         }
+        await pause(retryDelayMs(attempt), this.stop.signal);
+        if (this.isClosed) return false;
       }
     }
+  }
+
+  /**
+   * After a failed watch (e.g. one that fell behind a compaction) a read decides: a key still
+   * ours is left alone and watched from the read's revision, so discoverers see no churn;
+   * anything else is written again.
+   */
+  private async repair(cause: RegisterCause): Promise<void> {
+    const session = this.session;
+    if (cause === "watchFailed" && session !== undefined && !session.isLost) {
+      const read = await this.keyspace.range(this.key, { signal: this.stop.signal });
+      const kv = read.kvs[0];
+      if (kv?.lease === session.leaseId && kv.text() === encodeInstance(this.current)) {
+        this.revision = read.revision;
+        return;
+      }
+    }
+    await this.establish(cause);
   }
 
   /**
@@ -155,15 +184,17 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
   private async watchOwnKey(): Promise<RegisterCause | undefined> {
     const session = this.session as Session;
     const signal = AbortSignal.any([this.stop.signal, session.signal]);
+    const stopped = () => (this.isClosed ? undefined : "leaseLost");
     // A watcher only closes on an abort that happens after it was created.
-    if (signal.aborted) return this.isClosed ? undefined : "leaseLost";
-    const watcher = await this.keyspace.watch(this.key, {
-      startRevision: this.revision + 1n,
-      noPut: true,
-      signal,
-    });
-    for await (const _deleted of watcher) return "deleted";
-    return session.isLost ? "leaseLost" : undefined;
+    if (signal.aborted) return stopped();
+    try {
+      const options = { startRevision: this.revision + 1n, noPut: true, signal };
+      for await (const _deleted of await this.keyspace.watch(this.key, options)) return "deleted";
+    } catch (err) {
+      // An abort while the watch is being created rejects it as closed.
+      if (!signal.aborted) throw err;
+    }
+    return stopped();
   }
 
   /** Makes sure a live session exists and writes the key under its lease. */

@@ -1,15 +1,39 @@
+import type { KeywayClient } from "@keyway/client";
 import { describe, expect, it } from "vitest";
 import { useTarget } from "../../client/test/support/target.js";
 import { keysUnder, until } from "../../lock/test/support/env.js";
 import { DEFAULT_PREFIX, type Registration, RegistryError, registry } from "../src/index.js";
 
-const env = useTarget();
+const env = useTarget({ proxy: true });
 
 /** Every `registered` event a registration emits from now on. */
 function causes(registration: Registration): string[] {
   const seen: string[] = [];
   registration.on("registered", (info) => seen.push(info.cause));
   return seen;
+}
+
+/** Registers instance `id` of service `search` and records its `registered` causes. */
+async function registerTracked(client: KeywayClient, id: string, ttlSeconds: number) {
+  const reg = await registry(client).register({
+    service: "search",
+    instance: { id, address: "h:1" },
+    ttlSeconds,
+  });
+  return { reg, seen: causes(reg), oldLease: reg.leaseId as bigint };
+}
+
+/** Waits until the key is back under a new lease (the registration's own) and reported. */
+async function movedToNewLease(reg: Registration, oldLease: bigint, seen: readonly string[]) {
+  await until(
+    async () => {
+      const kv = await env.client.get(reg.key);
+      return kv !== undefined && kv.lease !== oldLease && kv.lease === reg.leaseId;
+    },
+    15_000,
+    "re-registration",
+  );
+  await until(() => seen.length > 0, 5_000, "the registered event");
 }
 
 describe("register", () => {
@@ -66,23 +90,10 @@ describe("register", () => {
   });
 
   it("re-registers under a new lease after its lease is revoked by someone else", async () => {
-    await using reg = await registry(env.client).register({
-      service: "search",
-      instance: { id: "s-1", address: "h:1" },
-      ttlSeconds: 3,
-    });
-    const seen = causes(reg);
-    const oldLease = reg.leaseId as bigint;
+    const { reg, seen, oldLease } = await registerTracked(env.client, "s-1", 3);
+    await using _reg = reg;
     await env.client.lease.revoke(oldLease);
-    await until(
-      async () => {
-        const kv = await env.client.get(reg.key);
-        return kv !== undefined && kv.lease !== oldLease && kv.lease === reg.leaseId;
-      },
-      10_000,
-      "re-registration",
-    );
-    expect(seen.length).toBeGreaterThan(0);
+    await movedToNewLease(reg, oldLease, seen);
     expect(["deleted", "leaseLost"]).toContain(seen[0]);
   });
 
@@ -95,8 +106,24 @@ describe("register", () => {
     const leaseId = reg.leaseId;
     await env.client.delete(reg.key);
     await until(async () => (await env.client.get(reg.key))?.lease === leaseId, 5_000, "re-put");
+    await until(() => seen.length > 0, 5_000, "the registered event");
     expect(seen).toEqual(["deleted"]);
     expect((await env.client.get(reg.key))?.json()).toMatchObject({ id: "s-2", address: "h:2" });
+  });
+
+  it("re-registers after its only member went silent for longer than the TTL", async () => {
+    const { reg, seen, oldLease } = await registerTracked(env.proxied, "st-1", 2);
+    await using _reg = reg;
+    env.proxy.setStall(true);
+    try {
+      // The server expires the unrenewed lease and deletes the key.
+      await until(async () => (await env.client.get(reg.key)) === undefined, 8_000, "expiry on the server");
+    } finally {
+      env.proxy.setStall(false);
+    }
+    await movedToNewLease(reg, oldLease, seen);
+    expect(seen).toEqual(["leaseLost"]);
+    expect(reg.leaseId).not.toBe(oldLease);
   });
 
   it("refuses bad input with a typed error before writing anything", async () => {
