@@ -45,6 +45,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   readonly ready: Promise<void>;
   private settleReady!: (err?: unknown) => void;
   private readonly known = new Map<string, Known>();
+  private view: readonly Instance[] | undefined;
+  private upView: readonly Instance[] | undefined;
   private readonly stop = new AbortController();
   private readonly matches: (instance: Instance) => boolean;
   private readonly balancer: Balancer;
@@ -75,9 +77,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
 
   /** The instances shown now (filtered), in key order of their ids. */
   instances(): Instance[] {
-    return [...this.known.values()]
-      .map((k) => k.instance)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [...this.sorted()];
   }
 
   /**
@@ -85,7 +85,21 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
    * when there is none. Report the call's outcome with `picked.report({ ok, latencyMs })`.
    */
   pick(): Picked | undefined {
-    return this.balancer.pick(this.instances().filter((i) => i.status === "up"));
+    this.upView ??= this.sorted().filter((i) => i.status === "up");
+    return this.balancer.pick(this.upView);
+  }
+
+  /** The shown instances sorted by id, cached until the next change (pick() runs per call). */
+  private sorted(): readonly Instance[] {
+    this.view ??= [...this.known.values()]
+      .map((k) => k.instance)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.view;
+  }
+
+  private changed(): void {
+    this.view = undefined;
+    this.upView = undefined;
   }
 
   /** Stops watching. */
@@ -153,6 +167,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     }
     const previous = this.known.get(id);
     this.known.set(id, { instance, modRevision: kv.modRevision });
+    this.changed();
     if (previous === undefined) this.emit("added", instance);
     else this.emit("updated", instance, previous.instance);
   }
@@ -161,6 +176,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     const previous = this.known.get(id);
     if (previous === undefined) return;
     this.known.delete(id);
+    this.changed();
     this.balancer.forget(id);
     this.emit("removed", previous.instance);
   }
