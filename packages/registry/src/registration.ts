@@ -131,7 +131,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         cause = await this.watchOwnKey();
       } catch (err) {
         cause = "watchFailed";
-        if (!this.isClosed) this.emit("error", err);
+        if (!this.isClosed) this.failed(err);
       }
       if (cause === undefined || this.isClosed) return;
       const why = cause;
@@ -147,15 +147,20 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         return true;
       } catch (err) {
         if (this.isClosed) return false;
-        this.emit("error", err);
-        // The client was closed under us: nothing can be written any more.
-        if (KeywayError.is(err, "closed")) {
-          this.stop.abort(err);
-          return false;
-        }
+        this.failed(err);
+        if (this.isClosed) return false;
         await pause(retryDelayMs(attempt), this.stop.signal);
         if (this.isClosed) return false;
       }
+    }
+  }
+
+  /** Reports a failed attempt; a client closed under us ends the registration. */
+  private failed(err: unknown): void {
+    this.emit("error", err);
+    if (KeywayError.is(err, "closed")) {
+      this.stop.abort(err);
+      this.session?.orphan();
     }
   }
 

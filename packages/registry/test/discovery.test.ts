@@ -1,3 +1,4 @@
+import { KeywayClient } from "@keyway/client";
 import { describe, expect, it } from "vitest";
 import { useTarget } from "../../client/test/support/target.js";
 import { until } from "../../lock/test/support/env.js";
@@ -109,6 +110,19 @@ describe("discover", () => {
     // compaction emits the difference in listing order, removals last.
     expect(log.slice(3)).toEqual(["updated:i1", "added:i9", "removed:i0"]);
     await Promise.all(registrations.slice(1).map((r) => r.close()));
+  });
+
+  it("stops, reporting the error once, when its client is closed under it", async () => {
+    const client = new KeywayClient({ endpoints: env.target.endpoints });
+    const discovery = registry(client).discover("cart");
+    const errors: unknown[] = [];
+    discovery.on("error", (err) => errors.push(err));
+    await discovery.ready;
+    await client.close();
+    await until(() => errors.length > 0, 5_000, "the error");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(errors).toMatchObject([{ reason: "closed" }]);
+    await discovery.close();
   });
 
   it("ready rejects when closed before the first listing", async () => {

@@ -1,4 +1,4 @@
-import type { KeywayClient } from "@keyway/client";
+import { KeywayClient } from "@keyway/client";
 import { describe, expect, it } from "vitest";
 import { useTarget } from "../../client/test/support/target.js";
 import { keysUnder, until } from "../../lock/test/support/env.js";
@@ -124,6 +124,21 @@ describe("register", () => {
     await movedToNewLease(reg, oldLease, seen);
     expect(seen).toEqual(["leaseLost"]);
     expect(reg.leaseId).not.toBe(oldLease);
+  });
+
+  it("stops, reporting the error once, when its client is closed under it", async () => {
+    const client = new KeywayClient({ endpoints: env.target.endpoints });
+    const reg = await registry(client).register({
+      service: "orphaned",
+      instance: { address: "h:1" },
+      ttlSeconds: 2,
+    });
+    const errors: unknown[] = [];
+    reg.on("error", (err) => errors.push(err));
+    await client.close();
+    await until(() => reg.isClosed, 5_000, "the registration to stop");
+    expect(errors).toMatchObject([{ reason: "closed" }]);
+    await reg.close();
   });
 
   it("refuses bad input with a typed error before writing anything", async () => {
