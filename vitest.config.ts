@@ -12,6 +12,7 @@ export default defineConfig({
       "@keyway/server": pkg("server"),
       "@keyway/client": pkg("client"),
       "@keyway/lock": pkg("lock"),
+      "@keyway/registry": pkg("registry"),
     },
   },
   test: {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: build, lint, circular-import check, every vitest suite (unit, process,
-# etcd differential, crash; the client and lock suites against etcd, then against Keyway), and the Raft
+# etcd differential, crash; the client, lock and registry suites against etcd, then against Keyway), and the Raft
 # simulator at CI scale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +9,9 @@ pnpm exec tsc -b
 pnpm exec biome check .
 pnpm exec madge --circular --extensions ts packages/*/src
 pnpm exec vitest run
-# The client and lock suites once more, against a Keyway member instead of etcd (features Keyway
+# The client, lock and registry suites once more, against a Keyway member instead of etcd (features Keyway
 # does not serve yet must answer UNIMPLEMENTED there; the failover, liveness, balancer and TLS tests
 # always use etcd clusters).
-KEYWAY_TEST_TARGET=keyway pnpm exec vitest run packages/client packages/lock \
+KEYWAY_TEST_TARGET=keyway pnpm exec vitest run packages/client packages/lock packages/registry \
   --exclude "**/failover.test.ts" --exclude "**/liveness.test.ts" --exclude "**/balancer.test.ts" --exclude "**/tls.test.ts"
 pnpm --filter @keyway/raft run sim -- --seeds "${RAFT_SIM_SEEDS:-200}" --events "${RAFT_SIM_EVENTS:-10000}"

@@ -1,0 +1,124 @@
+import type { Picker } from "@keyway/client";
+import { badRequest } from "./errors.js";
+import type { Instance } from "./instance.js";
+import type { Candidate } from "./pickers.js";
+
+/**
+ * When an instance is skipped for failing, as Curator's `DownInstancePolicy`: after `failures`
+ * consecutive failed calls it is down for `downForMs`, then probed with one call at a time until
+ * a call succeeds (one more failure puts it down again).
+ */
+export interface DownPolicy {
+  /** Consecutive failures that put an instance down; 1..1000, default 3. */
+  failures?: number;
+  /** How long a down instance is skipped, in ms; 0..3 600 000, default 30 000. */
+  downForMs?: number;
+}
+
+/** What a caller reports about a picked call. */
+export interface Outcome {
+  ok: boolean;
+  /** The call's latency; default the time since `pick()`. */
+  latencyMs?: number;
+}
+
+/** One picked instance; report the call's outcome once with {@link Picked.report}. */
+export interface Picked {
+  readonly instance: Instance;
+  /** Records the outcome and latency of the call (only the first report counts). */
+  report(outcome: Outcome): void;
+}
+
+/** Weight of a new latency sample in the moving average. */
+const EWMA_ALPHA = 0.3;
+
+class InstanceStats implements Candidate {
+  inflight = 0;
+  latencyMs: number | undefined;
+  failures = 0;
+  downUntil = 0;
+
+  constructor(public instance: Instance) {}
+}
+
+/**
+ * Call statistics per instance plus the down-instance policy, in front of a {@link Picker}: it
+ * filters out down instances, lets the picker choose among the rest and tracks in-flight calls
+ * and EWMA latency from the callers' reports.
+ */
+export class Balancer {
+  private readonly stats = new Map<string, InstanceStats>();
+  private readonly maxFailures: number;
+  private readonly downForMs: number;
+
+  constructor(
+    private readonly picker: Picker<Candidate>,
+    policy: DownPolicy = {},
+    private readonly clock: () => number = Date.now,
+  ) {
+    const { failures = 3, downForMs = 30_000 } = policy;
+    if (!Number.isInteger(failures) || failures < 1 || failures > 1000)
+      throw badRequest("downPolicy.failures must be an integer in 1..1000");
+    if (!Number.isFinite(downForMs) || downForMs < 0 || downForMs > 3_600_000)
+      throw badRequest("downPolicy.downForMs must be in 0..3600000");
+    this.maxFailures = failures;
+    this.downForMs = downForMs;
+  }
+
+  /** Picks among `instances`, skipping down ones; undefined when none is eligible. */
+  pick(instances: readonly Instance[]): Picked | undefined {
+    const now = this.clock();
+    const candidates: InstanceStats[] = [];
+    for (const instance of instances) {
+      const stats = this.statsOf(instance);
+      if (this.eligible(stats, now)) candidates.push(stats);
+    }
+    const chosen = this.picker.pick(candidates) as InstanceStats | undefined;
+    if (chosen === undefined) return undefined;
+    chosen.inflight++;
+    let reported = false;
+    return {
+      instance: chosen.instance,
+      report: (outcome) => {
+        if (reported) return;
+        reported = true;
+        this.record(chosen, outcome, now);
+      },
+    };
+  }
+
+  /** Forgets the statistics of an instance that left the service. */
+  forget(id: string): void {
+    this.stats.delete(id);
+  }
+
+  private statsOf(instance: Instance): InstanceStats {
+    let stats = this.stats.get(instance.id);
+    if (stats === undefined) {
+      stats = new InstanceStats(instance);
+      this.stats.set(instance.id, stats);
+    }
+    stats.instance = instance;
+    return stats;
+  }
+
+  private eligible(stats: InstanceStats, now: number): boolean {
+    if (stats.failures < this.maxFailures) return true;
+    // Down, or after its down time a probe: one call at a time until one succeeds.
+    return now >= stats.downUntil && stats.inflight === 0;
+  }
+
+  private record(stats: InstanceStats, outcome: Outcome, pickedAt: number): void {
+    stats.inflight = Math.max(0, stats.inflight - 1);
+    const latency = outcome.latencyMs ?? this.clock() - pickedAt;
+    if (Number.isFinite(latency) && latency >= 0)
+      stats.latencyMs =
+        stats.latencyMs === undefined ? latency : stats.latencyMs + EWMA_ALPHA * (latency - stats.latencyMs);
+    if (outcome.ok) {
+      stats.failures = 0;
+      return;
+    }
+    stats.failures++;
+    if (stats.failures >= this.maxFailures) stats.downUntil = this.clock() + this.downForMs;
+  }
+}

@@ -1,0 +1,237 @@
+import { type Keyspace, KeywayError, type Session } from "@keyway/client";
+import { EventEmitter } from "eventemitter3";
+import { badRequest, RegistryError } from "./errors.js";
+import {
+  applyUpdate,
+  encodeInstance,
+  type Instance,
+  type InstanceInput,
+  type InstanceUpdate,
+  toInstance,
+} from "./instance.js";
+import type { Layout } from "./layout.js";
+import { pause, retryDelayMs } from "./retry.js";
+
+/** Shortest and longest lease TTL of a registration, in seconds. */
+export const MIN_TTL_SECONDS = 2;
+/** @see MIN_TTL_SECONDS */
+export const MAX_TTL_SECONDS = 3600;
+
+/** What `register()` takes. */
+export interface RegisterOptions {
+  service: string;
+  instance: InstanceInput;
+  /**
+   * TTL of the registration's lease, {@link MIN_TTL_SECONDS}..{@link MAX_TTL_SECONDS}; default
+   * 10. A crashed process's instance disappears from discovery after at most this long.
+   */
+  ttlSeconds?: number;
+}
+
+/** Why a registration (re)wrote its key. */
+export type RegisterCause = "start" | "leaseLost" | "deleted" | "watchFailed";
+
+/** Status events of a {@link Registration}. */
+export interface RegistrationEvents {
+  /** The instance key was written under `leaseId` at `revision`. */
+  registered: (info: { cause: RegisterCause; leaseId: bigint; revision: bigint }) => void;
+  /** An attempt to keep the registration failed; it is retried with backoff until `close()`. */
+  error: (error: unknown) => void;
+}
+
+/**
+ * One registered instance, kept registered until `close()`: its key lives under a session's
+ * lease; when the lease is lost (expired, revoked) a new session is created and the key put again,
+ * and when someone deletes the key it is put back (the registration watches its own key).
+ * `close()` revokes the lease, so discovery drops the instance at once.
+ */
+export class Registration extends EventEmitter<RegistrationEvents> implements AsyncDisposable {
+  private session: Session | undefined;
+  private readonly stop = new AbortController();
+  private loop: Promise<void> = Promise.resolve();
+  private revision = 0n;
+  private current: Instance;
+
+  private constructor(
+    private readonly keyspace: Keyspace,
+    /** The instance's key. */
+    readonly key: string,
+    instance: Instance,
+    private readonly ttlSeconds: number,
+  ) {
+    super();
+    this.current = instance;
+  }
+
+  /** @internal Validates, writes the key once (throwing on failure) and starts guarding it. */
+  static async start(keyspace: Keyspace, layout: Layout, options: RegisterOptions): Promise<Registration> {
+    if (typeof options !== "object" || options === null)
+      throw badRequest("register() takes { service, instance }");
+    const { ttlSeconds = 10 } = options;
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < MIN_TTL_SECONDS || ttlSeconds > MAX_TTL_SECONDS)
+      throw badRequest(`ttlSeconds must be an integer in ${MIN_TTL_SECONDS}..${MAX_TTL_SECONDS}`);
+    const instance = toInstance(options.service, options.instance);
+    const key = layout.instanceKey(instance.service, instance.id);
+    const registration = new Registration(keyspace, key, instance, ttlSeconds);
+    try {
+      await registration.establish("start");
+    } catch (err) {
+      await registration.session?.close().catch(() => undefined);
+      throw err;
+    }
+    registration.loop = registration.run();
+    return registration;
+  }
+
+  /** The instance as last written (or as it will be re-written). */
+  get instance(): Instance {
+    return this.current;
+  }
+
+  /** The lease the key is bound to now; undefined while re-registering. */
+  get leaseId(): bigint | undefined {
+    return this.session?.isLost === false ? this.session.leaseId : undefined;
+  }
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.stop.signal.aborted;
+  }
+
+  /**
+   * Changes metadata, status, weight, zone, version or ports in place (e.g. `{ status:
+   * "draining" }` before shutdown). The change is kept for later re-registrations; the write
+   * goes to the current lease and fails like any put if no member answers.
+   */
+  async update(changes: InstanceUpdate): Promise<Instance> {
+    if (this.isClosed) throw new RegistryError("closed", "the registration is closed");
+    this.current = applyUpdate(this.current, changes);
+    const session = this.session;
+    if (session !== undefined && !session.isLost) await this.put(session);
+    return this.current;
+  }
+
+  /** Deregisters at once: stops guarding the key and revokes its lease. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.stop.abort(new RegistryError("closed", "the registration is closed"));
+    await this.loop;
+    await this.session?.close().catch(() => undefined);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Guards the key until closed: waits for something to fix, then repairs it with backoff. */
+  private async run(): Promise<void> {
+    for (;;) {
+      let cause: RegisterCause | undefined;
+      try {
+        cause = await this.watchOwnKey();
+      } catch (err) {
+        cause = "watchFailed";
+        if (!this.isClosed) this.failed(err);
+      }
+      if (cause === undefined || this.isClosed) return;
+      const why = cause;
+      if (!(await this.retrying(() => this.repair(why)))) return;
+    }
+  }
+
+  /** Runs `step` until it succeeds (true) or the registration or its client is closed (false). */
+  private async retrying(step: () => Promise<void>): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await step();
+        return true;
+      } catch (err) {
+        if (this.isClosed) return false;
+        this.failed(err);
+        if (this.isClosed) return false;
+        await pause(retryDelayMs(attempt), this.stop.signal);
+        if (this.isClosed) return false;
+      }
+    }
+  }
+
+  /** Reports a failed attempt; a client closed under us ends the registration. */
+  private failed(err: unknown): void {
+    this.emit("error", err);
+    if (KeywayError.is(err, "closed")) {
+      this.stop.abort(err);
+      this.session?.orphan();
+    }
+  }
+
+  /**
+   * After a failed watch (e.g. one that fell behind a compaction) a read decides: a key still
+   * ours is left alone and watched from the read's revision, so discoverers see no churn;
+   * anything else is written again.
+   */
+  private async repair(cause: RegisterCause): Promise<void> {
+    const session = this.session;
+    if (cause === "watchFailed" && session !== undefined && !session.isLost) {
+      const read = await this.keyspace.range(this.key, { signal: this.stop.signal });
+      const kv = read.kvs[0];
+      if (kv?.lease === session.leaseId && kv.text() === encodeInstance(this.current)) {
+        this.revision = read.revision;
+        return;
+      }
+    }
+    await this.establish(cause);
+  }
+
+  /**
+   * Watches the instance key for deletes from the revision of our last write; returns why the
+   * key must be written again, or undefined once closed.
+   */
+  private async watchOwnKey(): Promise<RegisterCause | undefined> {
+    const session = this.session as Session;
+    const signal = AbortSignal.any([this.stop.signal, session.signal]);
+    const stopped = () => (this.isClosed ? undefined : "leaseLost");
+    // A watcher only closes on an abort that happens after it was created.
+    if (signal.aborted) return stopped();
+    try {
+      const options = { startRevision: this.revision + 1n, noPut: true, signal };
+      for await (const _deleted of await this.keyspace.watch(this.key, options)) return "deleted";
+    } catch (err) {
+      // An abort while the watch is being created rejects it as closed.
+      if (!signal.aborted) throw err;
+    }
+    return stopped();
+  }
+
+  /** Makes sure a live session exists and writes the key under its lease. */
+  private async establish(cause: RegisterCause): Promise<void> {
+    if (this.session === undefined || this.session.isLost) await this.renewSession();
+    try {
+      await this.put(this.session as Session);
+    } catch (err) {
+      // The lease was revoked before the keep-alive noticed: start over with a new one.
+      if (!KeywayError.is(err, "leaseNotFound")) throw err;
+      await this.renewSession();
+      await this.put(this.session as Session);
+    }
+    this.emit("registered", { cause, leaseId: (this.session as Session).leaseId, revision: this.revision });
+  }
+
+  private async renewSession(): Promise<void> {
+    this.session?.orphan();
+    this.session = undefined;
+    const session = await this.keyspace.session({ ttlSeconds: this.ttlSeconds, signal: this.stop.signal });
+    if (this.isClosed) {
+      await session.close().catch(() => undefined);
+      throw this.stop.signal.reason;
+    }
+    this.session = session;
+  }
+
+  private async put(session: Session): Promise<void> {
+    const result = await this.keyspace.put(this.key, encodeInstance(this.current), {
+      lease: session.leaseId,
+      signal: this.stop.signal,
+    });
+    if (result.revision > this.revision) this.revision = result.revision;
+  }
+}

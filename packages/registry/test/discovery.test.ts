@@ -1,0 +1,134 @@
+import { KeywayClient } from "@keyway/client";
+import { describe, expect, it } from "vitest";
+import { useTarget } from "../../client/test/support/target.js";
+import { until } from "../../lock/test/support/env.js";
+import { type Discovery, type Instance, type Registration, registry } from "../src/index.js";
+
+const env = useTarget({ proxy: true });
+
+/** Records a discovery's change events as `added:<id>`, `removed:<id>`, `updated:<id>`. */
+function record(discovery: Discovery): string[] {
+  const log: string[] = [];
+  discovery.on("added", (i) => log.push(`added:${i.id}`));
+  discovery.on("removed", (i) => log.push(`removed:${i.id}`));
+  discovery.on("updated", (i) => log.push(`updated:${i.id}`));
+  return log;
+}
+
+const ids = (instances: readonly Instance[]) => instances.map((i) => i.id);
+
+async function registerAll(service: string, count: number, zone = (n: number) => (n % 2 === 0 ? "a" : "b")) {
+  const reg = registry(env.client);
+  return Promise.all(
+    Array.from({ length: count }, (_, n) =>
+      reg.register({ service, instance: { id: `i${n}`, address: `10.0.0.${n}:80`, zone: zone(n) } }),
+    ),
+  );
+}
+
+describe("discover", () => {
+  it("loads the current instances, then follows registrations, updates and deregistrations", async () => {
+    const registrations: Registration[] = await registerAll("cart", 3);
+    await using discovery = registry(env.client).discover("cart");
+    const log = record(discovery);
+    await discovery.ready;
+    expect(ids(discovery.instances())).toEqual(["i0", "i1", "i2"]);
+    const late = await registry(env.client).register({
+      service: "cart",
+      instance: { id: "i3", address: "h:3" },
+    });
+    await (registrations[1] as Registration).update({ status: "draining" });
+    await (registrations[0] as Registration).close();
+    await until(() => log.length === 6, 5_000, "events");
+    expect(log).toEqual(["added:i0", "added:i1", "added:i2", "added:i3", "updated:i1", "removed:i0"]);
+    expect(discovery.instances().find((i) => i.id === "i1")?.status).toBe("draining");
+    // pick() only returns `up` instances.
+    const picked = new Set(Array.from({ length: 6 }, () => discovery.pick()?.instance.id));
+    expect([...picked].sort()).toEqual(["i2", "i3"]);
+    await Promise.all([late, ...registrations].map((r) => r.close()));
+    await until(() => discovery.instances().length === 0, 5_000, "all removed");
+    expect(discovery.pick()).toBeUndefined();
+  });
+
+  it("filters by zone, status and metadata; an instance leaving the filter is removed", async () => {
+    const registrations = await registerAll("geo", 4);
+    await using inA = registry(env.client).discover("geo", { filter: { zone: "a", status: "up" } });
+    await using tagged = registry(env.client).discover("geo", { filter: { metadata: { canary: "yes" } } });
+    await Promise.all([inA.ready, tagged.ready]);
+    expect(ids(inA.instances())).toEqual(["i0", "i2"]);
+    expect(tagged.instances()).toEqual([]);
+    const log = record(inA);
+    await (registrations[2] as Registration).update({ status: "down" });
+    await (registrations[3] as Registration).update({ metadata: { canary: "yes" } });
+    await until(() => log.length === 1 && tagged.instances().length === 1, 5_000, "filtered views");
+    expect(log).toEqual(["removed:i2"]);
+    expect(ids(tagged.instances())).toEqual(["i3"]);
+    await Promise.all(registrations.map((r) => r.close()));
+  });
+
+  it("skips values that are not registry instances and reports them", async () => {
+    await using discovery = registry(env.client).discover("junk");
+    const errors: unknown[] = [];
+    discovery.on("error", (err) => errors.push(err));
+    await discovery.ready;
+    await env.client.put("keyway/registry/services/junk/x1", "not json");
+    await using _valid = await registry(env.client).register({
+      service: "junk",
+      instance: { id: "x2", address: "h:2" },
+    });
+    await until(() => discovery.instances().length === 1, 5_000, "the valid instance");
+    expect(ids(discovery.instances())).toEqual(["x2"]);
+    expect(errors).toMatchObject([{ name: "RegistryError", reason: "corrupt" }]);
+    await env.client.delete("keyway/registry/services/junk/x1");
+  });
+
+  it("converges after a disconnect during which history was compacted", async () => {
+    const registrations = await registerAll("inventory", 3);
+    await using discovery = registry(env.proxied).discover("inventory");
+    const log = record(discovery);
+    await discovery.ready;
+    expect(ids(discovery.instances())).toEqual(["i0", "i1", "i2"]);
+    env.proxy.setDown(true);
+    try {
+      await (registrations[0] as Registration).close();
+      await (registrations[1] as Registration).update({ weight: 7 });
+      const late = await registry(env.client).register({
+        service: "inventory",
+        instance: { id: "i9", address: "h:9" },
+      });
+      registrations.push(late);
+      // Bury the changes under later revisions and compact them away.
+      for (let n = 0; n < 5; n++) await env.client.put("filler", String(n));
+      const head = await env.client.put("filler", "last");
+      await env.client.compact(head.revision);
+    } finally {
+      env.proxy.setDown(false);
+    }
+    await until(() => ids(discovery.instances()).join() === "i1,i2,i9", 20_000, "convergence");
+    expect(discovery.instances().find((i) => i.id === "i1")?.weight).toBe(7);
+    // A resumed watch would replay in revision order (removed:i0 first); a re-list after the
+    // compaction emits the difference in listing order, removals last.
+    expect(log.slice(3)).toEqual(["updated:i1", "added:i9", "removed:i0"]);
+    await Promise.all(registrations.slice(1).map((r) => r.close()));
+  });
+
+  it("stops, reporting the error once, when its client is closed under it", async () => {
+    const client = new KeywayClient({ endpoints: env.target.endpoints });
+    const discovery = registry(client).discover("cart");
+    const errors: unknown[] = [];
+    discovery.on("error", (err) => errors.push(err));
+    await discovery.ready;
+    await client.close();
+    await until(() => errors.length > 0, 5_000, "the error");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(errors).toMatchObject([{ reason: "closed" }]);
+    await discovery.close();
+  });
+
+  it("ready rejects when closed before the first listing", async () => {
+    const discovery = registry(env.client).discover("never");
+    const closing = discovery.close();
+    await expect(discovery.ready).rejects.toMatchObject({ reason: "closed" });
+    await closing;
+  });
+});
