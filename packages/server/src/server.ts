@@ -76,7 +76,9 @@ export class KeywayServer implements AsyncDisposable {
     let recovered: { lastIndex: number; replayed: number };
     try {
       if (replay.metadata !== undefined && !Buffer.from(metadata).equals(replay.metadata)) {
-        throw new Error(`${memberDir}: the WAL belongs to another member or cluster than identity.json names`);
+        throw new Error(
+          `${memberDir}: the WAL belongs to another member or cluster than identity.json names`,
+        );
       }
       recovered = replayWal(replay.entries, stateMachine, replay.snapshot?.index ?? 0);
     } catch (error) {
