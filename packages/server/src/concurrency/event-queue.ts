@@ -14,7 +14,7 @@ export interface RevisionEvent {
 export const MAX_PENDING_EVENTS = 10_000;
 
 /**
- * The applied events that match `accept`, from the moment of construction on, pulled one at a
+ * The applied events of keys under `prefix`, from the moment of construction on, pulled one at a
  * time. Construct it right after a synchronous read to see exactly the revisions after that read.
  */
 export class EventQueue implements Disposable {
@@ -23,9 +23,9 @@ export class EventQueue implements Disposable {
   private overflow = false;
   private readonly unsubscribe: () => void;
 
-  constructor(kv: LocalKv, accept: (event: mvccpb.Event) => boolean) {
-    this.unsubscribe = kv.subscribe((event, revision) => {
-      if (!accept(event) || this.overflow) return;
+  constructor(kv: LocalKv, prefix: Buffer) {
+    this.unsubscribe = kv.onPrefix(prefix, (event, revision) => {
+      if (this.overflow) return;
       if (this.pending.length >= MAX_PENDING_EVENTS) this.overflow = true;
       else this.pending.push({ event, revision });
       this.wake?.();

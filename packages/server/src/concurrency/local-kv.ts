@@ -1,7 +1,8 @@
-import { etcdserverpb, type mvccpb } from "@keyway/api";
+import { etcdserverpb } from "@keyway/api";
 import { isReadOnlyTxn, type StateMachine } from "../apply/index.js";
 import type { Proposer } from "../proposal/proposer.js";
 import { expectOk } from "../rpc/outcome.js";
+import { type EventListener, EventRouter } from "./event-router.js";
 
 /** A request operation inside a txn built by the server itself. */
 export type TxnOp = etcdserverpb.RequestOp["request"];
@@ -12,10 +13,14 @@ export type TxnOp = etcdserverpb.RequestOp["request"];
  * as every client write); reads come from the applied state.
  */
 export class LocalKv {
+  private readonly router = new EventRouter();
+
   constructor(
     private readonly stateMachine: StateMachine,
     private readonly proposer: Proposer,
-  ) {}
+  ) {
+    stateMachine.onEvents(this.router.onEvents);
+  }
 
   /** A linearizable range at the latest applied revision. */
   range(request: Partial<etcdserverpb.RangeRequest>): etcdserverpb.RangeResponse {
@@ -47,13 +52,16 @@ export class LocalKv {
   }
 
   /**
-   * Calls `listener` with every event applied from now on, with its revision, until the returned
-   * function is called. Subscribing right after a synchronous read misses nothing: the read saw
-   * every revision applied so far, the listener gets every later one.
+   * Calls `listener` with every event of `key` applied from now on, until the returned function
+   * is called. Subscribing right after a synchronous read misses nothing: the read saw every
+   * revision applied so far, the listener gets every later one.
    */
-  subscribe(listener: (event: mvccpb.Event, revision: number) => void): () => void {
-    return this.stateMachine.onEvents((revision, events) => {
-      for (const event of events) listener(event, revision);
-    });
+  onKey(key: Buffer, listener: EventListener): () => void {
+    return this.router.onKey(key, listener);
+  }
+
+  /** {@link onKey} for every key under `prefix`. */
+  onPrefix(prefix: Buffer, listener: EventListener): () => void {
+    return this.router.onPrefix(prefix, listener);
   }
 }

@@ -14,13 +14,11 @@ export async function* observeLeaders(
   signal: AbortSignal,
 ): AsyncGenerator<v3electionpb.LeaderResponse> {
   const prefix = keyPrefix(name);
-  const underPrefix = (event: mvccpb.Event) =>
-    event.kv?.key.subarray(0, prefix.length).equals(prefix) === true;
   const isPut = (event: mvccpb.Event) => event.type === mvccpb.Event_EventType.PUT;
   for (;;) {
     const response = kv.range(oldestCreatedRequest(prefix));
     // Subscribed right after the read: every later event under the prefix is seen, in order.
-    using events = new EventQueue(kv, underPrefix);
+    using events = new EventQueue(kv, prefix);
     let leader = response.kvs[0];
     let header = response.header;
     while (leader === undefined) {

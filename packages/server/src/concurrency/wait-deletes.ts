@@ -17,8 +17,8 @@ export function waitDelete(kv: LocalKv, key: Buffer, signal: AbortSignal): Promi
       done();
       reject(signal.reason);
     };
-    const unsubscribe = kv.subscribe((event) => {
-      if (event.type === mvccpb.Event_EventType.DELETE && event.kv?.key.equals(key)) {
+    const unsubscribe = kv.onKey(key, (event) => {
+      if (event.type === mvccpb.Event_EventType.DELETE) {
         done();
         resolve();
       }
