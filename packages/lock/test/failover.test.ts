@@ -1,6 +1,7 @@
-import { type Endpoint, KeywayClient, op, type Picker } from "@keyway/client";
+import { KeywayClient, op } from "@keyway/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdCluster, startEtcdCluster } from "../../../test/support/etcd-process.js";
+import { preferring } from "../../client/test/support/preferring.js";
 import { locks } from "../src/index.js";
 import { sleep } from "./support/env.js";
 
@@ -16,11 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.close();
 });
-
-/** Sends everything to `url` while it is healthy, so killing it hits every stream of the client. */
-function preferring(url: string): Picker<Endpoint> {
-  return { pick: (candidates) => candidates.find((e) => e.url === url) ?? candidates[0] };
-}
 
 describe("locks across a member failure (3-member etcd)", () => {
   it("kill -9 of the member in use: the holder keeps the lock, the waiter keeps its place", async () => {
