@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-etcd.sh
 pnpm exec tsc -b
+# Test files, examples and benchmarks are code too: type-checked against the packages' sources.
+pnpm exec tsc -p tsconfig.tests.json
 pnpm exec biome check .
 pnpm exec madge --circular --extensions ts packages/*/src
 pnpm exec vitest run

@@ -76,7 +76,14 @@ const probes: Record<string, Probe> = {
     ),
   "range with an unknown sort order": (c) =>
     call((cb) =>
-      c.kv.range(RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortOrder: 7 }), cb),
+      c.kv.range(
+        RangeRequest.fromPartial({
+          key: key("a"),
+          rangeEnd: key("z"),
+          sortOrder: 7 as etcdserverpb.RangeRequest_SortOrder,
+        }),
+        cb,
+      ),
     ),
   "range with range_end before key": (c) =>
     call((cb) => c.kv.range(RangeRequest.fromPartial({ key: key("z"), rangeEnd: key("a") }), cb)),
@@ -147,7 +154,12 @@ describe("bad input over raw gRPC: Keyway answers as etcd 3.4 does", () => {
   it("range with an unknown sort target gets etcd 3.5's error instead of 3.4's crash", async () => {
     const outcome = await call((cb) =>
       env.keyway.kv.range(
-        RangeRequest.fromPartial({ key: key("a"), rangeEnd: key("z"), sortTarget: 9, sortOrder: 1 }),
+        RangeRequest.fromPartial({
+          key: key("a"),
+          rangeEnd: key("z"),
+          sortTarget: 9 as etcdserverpb.RangeRequest_SortTarget,
+          sortOrder: 1,
+        }),
         cb,
       ),
     );

@@ -21,7 +21,7 @@ describe("keyway serve", () => {
   });
 
   it("SIGTERM during writes: in-flight writes finish, exit 0; data and ids kept across restart, term bumped", async () => {
-    const member = await startKeywayProcess({ dataDir: undefined });
+    const member = await startKeywayProcess();
     started.push(member);
     const header = (endpoint: string) =>
       JSON.parse(etcdctl(endpoint, ["endpoint", "status", "-w", "json"]).stdout)[0].Status.header;

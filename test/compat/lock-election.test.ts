@@ -1,4 +1,4 @@
-import { type ClientReadableStream, credentials, type ServiceError } from "@grpc/grpc-js";
+import { type ClientReadableStream, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { etcdserverpb, prefixEnd, v3electionpb, v3lockpb } from "@keyway/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BackgroundCtl, startCtl } from "../support/background-ctl.js";
@@ -127,7 +127,12 @@ async function lockScenario(endpoint: string): Promise<unknown[]> {
     call<v3lockpb.LockResponse>((cb) =>
       deadlineMs === undefined
         ? c.lock.lock({ name: Buffer.from(name), lease }, cb)
-        : c.lock.lock({ name: Buffer.from(name), lease }, { deadline: Date.now() + deadlineMs }, cb),
+        : c.lock.lock(
+            { name: Buffer.from(name), lease },
+            new Metadata(),
+            { deadline: Date.now() + deadlineMs },
+            cb,
+          ),
     );
   const unlock = (key: Buffer) => call<v3lockpb.UnlockResponse>((cb) => c.lock.unlock({ key }, cb));
   let ctl: BackgroundCtl | undefined;
