@@ -13,6 +13,7 @@ export default defineConfig({
       "@keyway/client": pkg("client"),
       "@keyway/lock": pkg("lock"),
       "@keyway/registry": pkg("registry"),
+      "@keyway/harness": pkg("harness"),
     },
   },
   test: {
