@@ -27,6 +27,8 @@ export interface Picked {
   readonly instance: Instance;
   /** Records the outcome and latency of the call (only the first report counts). */
   report(outcome: Outcome): void;
+  /** Gives the pick back without an outcome (the call never started); ignored after a report. */
+  release(): void;
 }
 
 /** Weight of a new latency sample in the moving average. */
@@ -83,6 +85,11 @@ export class Balancer {
         if (reported) return;
         reported = true;
         this.record(chosen, outcome, now);
+      },
+      release: () => {
+        if (reported) return;
+        reported = true;
+        chosen.inflight = Math.max(0, chosen.inflight - 1);
       },
     };
   }
