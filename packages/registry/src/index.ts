@@ -31,3 +31,4 @@ export {
   type RegistrationEvents,
 } from "./registration.js";
 export { type Registry, type RegistryOptions, registry } from "./registry.js";
+export { type DeregisterOnSignalsOptions, deregisterOnSignals, type SignalHandlers } from "./signals.js";
