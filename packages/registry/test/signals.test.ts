@@ -4,6 +4,7 @@ import { useTarget } from "../../client/test/support/target.js";
 import { type Background, background } from "../../lock/test/support/background.js";
 import { until } from "../../lock/test/support/env.js";
 import { deregisterOnSignals } from "../src/index.js";
+import { exitOf } from "./support/exit.js";
 
 const env = useTarget();
 const child = fileURLToPath(new URL("./support/signal-child.mjs", import.meta.url));
@@ -31,20 +32,13 @@ async function registeredChild(
   return { p, key: line.slice("registered ".length) };
 }
 
-const exit = (p: Background) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (p.child.exitCode !== null || p.child.signalCode !== null)
-      resolve({ code: p.child.exitCode, signal: p.child.signalCode });
-    else p.child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-
 describe("deregisterOnSignals", () => {
   it("SIGTERM: the key is gone at once (not after the 30 s TTL) and the process dies of SIGTERM", async () => {
     const { p, key } = await registeredChild("t1", 0);
     expect(await env.client.get(key)).toBeDefined();
     const sent = Date.now();
     p.child.kill("SIGTERM");
-    expect(await exit(p)).toEqual({ code: null, signal: "SIGTERM" });
+    expect(await exitOf(p)).toEqual({ code: null, signal: "SIGTERM" });
     expect(await env.client.get(key)).toBeUndefined();
     expect(Date.now() - sent).toBeLessThan(5_000);
   });
@@ -62,7 +56,7 @@ describe("deregisterOnSignals", () => {
     })().catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 200)); // the watch is open
     p.child.kill("SIGINT");
-    expect(await exit(p)).toEqual({ code: null, signal: "SIGINT" });
+    expect(await exitOf(p)).toEqual({ code: null, signal: "SIGINT" });
     await until(() => seen.length === 2, 5_000, "draining then deleted");
     stop.abort();
     await watching;
@@ -73,7 +67,7 @@ describe("deregisterOnSignals", () => {
   it("onDeregistered replaces the re-raise: the hook decides how the process exits", async () => {
     const { p, key } = await registeredChild("t3", 0, "hook");
     p.child.kill("SIGTERM");
-    expect(await exit(p)).toEqual({ code: 0, signal: null });
+    expect(await exitOf(p)).toEqual({ code: 0, signal: null });
     expect(p.lines).toContain("deregistered on SIGTERM");
     expect(await env.client.get(key)).toBeUndefined();
   });
