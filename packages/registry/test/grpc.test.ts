@@ -1,5 +1,7 @@
 import { type Client, status } from "@grpc/grpc-js";
+import { KeywayClient } from "@keyway/client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../../test/support/ports.js";
 import { useTarget } from "../../client/test/support/target.js";
 import { until } from "../../lock/test/support/env.js";
 import { type KeywayResolverHandle, keywayChannelOptions, useKeywayResolver } from "../src/grpc/index.js";
@@ -180,6 +182,18 @@ describe("grpc-js resolver keyway:/// and the keyway policy", () => {
     const direct = client(`ipv4:127.0.0.1:${s1.port},127.0.0.1:${s2.port}`, keywayChannelOptions());
     await warmUp(direct, ["one", "two"]);
     expect(Object.fromEntries(await tally(direct, 20))).toEqual({ one: 10, two: 10 });
+  });
+
+  it("before a first listing, a registry that cannot be reached fails calls UNAVAILABLE, saying why", async () => {
+    const dead = new KeywayClient({ endpoints: [`http://127.0.0.1:${await freePort()}`] });
+    cleanup.push(() => dead.close());
+    const handle = useKeywayResolver(registry(dead), { scheme: "keyway-dead" });
+    cleanup.push(() => handle.close());
+    const c = client("keyway-dead:///svc");
+    await expect(who(c, { deadlineMs: 10_000 })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: expect.stringContaining("keyway-dead:///svc: cannot list the service's instances"),
+    });
   });
 
   it("refuses invalid targets and configs before any call", () => {

@@ -80,6 +80,7 @@ export function resolverClass(settings: ResolverSettings): ResolverConstructor {
  */
 class DiscoveryResolver implements experimental.Resolver {
   private readonly service: string;
+  private readonly target: string;
   private readonly serviceConfig: ReturnType<typeof experimental.statusOrFromValue<ServiceConfig>> | null;
   private discovery: Discovery | undefined;
   /** Between updateResolution() and destroy(): only then may the listener be called. */
@@ -100,6 +101,7 @@ class DiscoveryResolver implements experimental.Resolver {
     private readonly settings: ResolverSettings,
   ) {
     this.service = serviceOf(target);
+    this.target = experimental.uriToString(target);
     // A channel's own grpc.service_config applies only when the resolver gives none.
     this.serviceConfig =
       options["grpc.service_config"] === undefined
@@ -158,10 +160,9 @@ class DiscoveryResolver implements experimental.Resolver {
 
   private publish(): void {
     if (!this.active) return;
-    const target = `keyway:///${this.service}`;
     if (!this.loaded) {
       if (this.lastError === undefined) return;
-      const details = `${target}: cannot list the service's instances: ${this.lastError}`;
+      const details = `${this.target}: cannot list the service's instances: ${this.lastError}`;
       this.listener(
         experimental.statusOrFromError({ code: status.UNAVAILABLE, details, metadata: new Metadata() }),
         {},
@@ -172,7 +173,7 @@ class DiscoveryResolver implements experimental.Resolver {
     }
     const instances = this.discovery?.instances() ?? [];
     const { endpoints, byEndpoint } = endpointsOf(instances, this.settings.portName);
-    const note = `${target}: ${endpoints.length} instance(s) up of ${instances.length} registered`;
+    const note = `${this.target}: ${endpoints.length} instance(s) up of ${instances.length} registered`;
     this.listener(
       experimental.statusOrFromValue(endpoints),
       { [INSTANCES_ATTRIBUTE]: byEndpoint },
