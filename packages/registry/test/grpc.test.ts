@@ -155,6 +155,26 @@ describe("grpc-js resolver keyway:/// and the keyway policy", () => {
     expect(outcomes.filter((o) => o.status === "rejected")).toHaveLength(2);
   });
 
+  it("when every instance is down: fails fast, and a wait-for-ready call waits for the probe after the down time", async () => {
+    const { servers } = await serve("solo", ["solo"]);
+    const solo = servers[0] as EchoServer;
+    const c = client("keyway:///solo", keywayChannelOptions({ downPolicy: { failures: 1, downForMs: 600 } }));
+    await warmUp(c, ["solo"]);
+    solo.failWith = status.UNAVAILABLE;
+    await expect(who(c)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: "solo fails on purpose",
+    });
+    const downAt = Date.now();
+    await expect(who(c)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: expect.stringContaining("keyway: every ready instance is down after failed calls"),
+    });
+    solo.failWith = undefined;
+    await expect(who(c, { waitForReady: true })).resolves.toBe("solo");
+    expect(Date.now() - downAt).toBeGreaterThanOrEqual(550);
+  });
+
   it("with no instance: fails UNAVAILABLE at once, or waits (wait-for-ready) until one registers", async () => {
     const c = client("keyway:///nobody");
     await expect(who(c)).rejects.toMatchObject({

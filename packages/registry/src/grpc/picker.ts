@@ -35,15 +35,27 @@ export class UnstartedPicks {
 
   /** Tracks a pick until {@link UnstartedPicks.started}; returns its token. */
   add(picked: Picked): number {
+    if (this.waiting.size >= MAX_UNSTARTED) this.giveBackOldest();
+    const token = this.next++;
+    this.waiting.set(token, { picked, at: this.clock() });
+    return token;
+  }
+
+  /** Gives back the picks that waited longer than the grace time (run before each pick). */
+  sweep(): void {
     const now = this.clock();
+    for (const entry of this.waiting.values()) {
+      if (now - entry.at < START_GRACE_MS) return;
+      this.giveBackOldest();
+    }
+  }
+
+  private giveBackOldest(): void {
     for (const [token, entry] of this.waiting) {
-      if (now - entry.at < START_GRACE_MS && this.waiting.size < MAX_UNSTARTED) break;
       entry.picked.release();
       this.waiting.delete(token);
+      return;
     }
-    const token = this.next++;
-    this.waiting.set(token, { picked, at: now });
-    return token;
   }
 
   /** The pick's call started: it will be reported when the call ends. */
@@ -79,6 +91,7 @@ export class BalancedPicker implements experimental.Picker {
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
+    this.unstarted.sweep();
     const picked = this.balancer.pick(this.instances);
     const child = picked === undefined ? undefined : this.children.get(picked.instance.id);
     if (picked === undefined || child === undefined) {
