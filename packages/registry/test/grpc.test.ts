@@ -46,12 +46,15 @@ function client(target: string, options: Record<string, unknown> = {}): Client {
   return c;
 }
 
-/** Answering ids of `count` sequential calls, counted per id. */
-async function tally(c: Client, count: number): Promise<Map<string, number>> {
+/**
+ * Answering ids of `count` calls, counted per id, made `parallel` at a time (picks are taken one
+ * by one in the picker either way, so round-robin shares stay exact; latency pickers want 1).
+ */
+async function tally(c: Client, count: number, parallel = 1): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (let n = 0; n < count; n++) {
-    const id = await who(c, { waitForReady: true });
-    counts.set(id, (counts.get(id) ?? 0) + 1);
+  for (let n = 0; n < count; n += parallel) {
+    const batch = Array.from({ length: Math.min(parallel, count - n) }, () => who(c, { waitForReady: true }));
+    for (const id of await Promise.all(batch)) counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;
 }
@@ -88,31 +91,31 @@ describe("grpc-js resolver keyway:/// and the keyway policy", () => {
     const c = client("keyway:///echo");
     await warmUp(c, ["a", "b", "c"]);
     // Round-robin (the default) over three ready servers: exactly a third each.
-    expect(Object.fromEntries(await tally(c, 300))).toEqual({ a: 100, b: 100, c: 100 });
+    expect(Object.fromEntries(await tally(c, 300, 10))).toEqual({ a: 100, b: 100, c: 100 });
 
     // Deregistered (its server still runs): no more calls, only because the resolver dropped it.
     await (registrations[0] as Registration).close();
     await movedOff(c, "a");
     const calls = (servers[0] as EchoServer).calls;
-    expect([...(await tally(c, 60)).keys()].sort()).toEqual(["b", "c"]);
+    expect([...(await tally(c, 60, 10)).keys()].sort()).toEqual(["b", "c"]);
     expect((servers[0] as EchoServer).calls).toBe(calls);
 
     // Draining: out of new calls while still registered.
     await (registrations[1] as Registration).update({ status: "draining" });
     await movedOff(c, "b");
-    expect([...(await tally(c, 30)).keys()]).toEqual(["c"]);
+    expect([...(await tally(c, 30, 10)).keys()]).toEqual(["c"]);
 
     // A new server gets traffic once registered.
     await serve("echo", ["d"]);
     await warmUp(c, ["d"]);
-    expect(Object.fromEntries(await tally(c, 40))).toEqual({ c: 20, d: 20 });
+    expect(Object.fromEntries(await tally(c, 40, 10))).toEqual({ c: 20, d: 20 });
   });
 
   it("honours weights with smooth weighted round-robin", async () => {
     await serve("weighted", ["h", "l"], (s) => ({ weight: s.id === "h" ? 3 : 1 }));
     const c = client("keyway:///weighted", keywayChannelOptions({ picker: "weighted-round-robin" }));
     await warmUp(c, ["h", "l"]);
-    const counts = await tally(c, 400);
+    const counts = await tally(c, 400, 10);
     expect(Math.abs((counts.get("h") ?? 0) - 300)).toBeLessThanOrEqual(3);
     expect((counts.get("h") ?? 0) + (counts.get("l") ?? 0)).toBe(400);
   });
@@ -125,6 +128,8 @@ describe("grpc-js resolver keyway:/// and the keyway policy", () => {
       await warmUp(c, ["x", "y", "z"]);
       const counts = await tally(c, 60);
       expect([...counts.values()].reduce((a, b) => a + b)).toBe(60);
+      // p2c-ewma may starve the slowest of three equal servers (it loses every pair it is in).
+      expect(counts.size).toBeGreaterThanOrEqual(picker === "p2c-ewma" ? 2 : 3);
     },
   );
 
@@ -201,7 +206,7 @@ describe("grpc-js resolver keyway:/// and the keyway policy", () => {
 
     const direct = client(`ipv4:127.0.0.1:${s1.port},127.0.0.1:${s2.port}`, keywayChannelOptions());
     await warmUp(direct, ["one", "two"]);
-    expect(Object.fromEntries(await tally(direct, 20))).toEqual({ one: 10, two: 10 });
+    expect(Object.fromEntries(await tally(direct, 20, 10))).toEqual({ one: 10, two: 10 });
   });
 
   it("before a first listing, a registry that cannot be reached fails calls UNAVAILABLE, saying why", async () => {
