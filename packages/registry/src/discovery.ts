@@ -3,7 +3,8 @@ import { EventEmitter } from "eventemitter3";
 import { Balancer, type DownPolicy, type Picked } from "./balancer.js";
 import { RegistryError } from "./errors.js";
 import { compileFilter, type InstanceFilter } from "./filter.js";
-import { decodeInstance, type Instance } from "./instance.js";
+import type { Instance } from "./instance.js";
+import type { KeyLayout } from "./layout.js";
 import { type Candidate, createInstancePicker, type PickerName, type RandomSource } from "./pickers.js";
 import { pause, retryDelayMs } from "./retry.js";
 
@@ -44,7 +45,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   /** Resolves once the first listing is loaded; rejects if closed before. */
   readonly ready: Promise<void>;
   private settleReady!: (err?: unknown) => void;
+  /** Live instances by the key's name under the service prefix (the id, but for Dubbo's URL). */
   private readonly known = new Map<string, Known>();
+  private readonly prefix: string;
   private view: readonly Instance[] | undefined;
   private upView: readonly Instance[] | undefined;
   private readonly stop = new AbortController();
@@ -57,10 +60,11 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     private readonly keyspace: Keyspace,
     /** The service discovered. */
     readonly service: string,
-    private readonly prefix: string,
+    private readonly layout: KeyLayout,
     options: DiscoverOptions = {},
   ) {
     super();
+    this.prefix = layout.servicePrefix(service);
     this.matches = compileFilter(options.filter);
     const picker = options.picker ?? "round-robin";
     this.balancer = new Balancer(
@@ -125,7 +129,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
             this.settleReady();
             attempt = 0;
           } else if (item.type === "put") this.upsert(item.kv);
-          else this.remove(this.idOf(item.kv));
+          else this.remove(this.nameOf(item.kv));
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -137,7 +141,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     }
   }
 
-  private idOf(kv: KeyValue): string {
+  private nameOf(kv: KeyValue): string {
     return kv.keyText().slice(this.prefix.length);
   }
 
@@ -145,17 +149,17 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   private resync(kvs: readonly KeyValue[]): void {
     const listed = new Set<string>();
     for (const kv of kvs) {
-      listed.add(this.idOf(kv));
-      if (this.known.get(this.idOf(kv))?.modRevision !== kv.modRevision) this.upsert(kv);
+      listed.add(this.nameOf(kv));
+      if (this.known.get(this.nameOf(kv))?.modRevision !== kv.modRevision) this.upsert(kv);
     }
     for (const id of [...this.known.keys()]) if (!listed.has(id)) this.remove(id);
   }
 
   private upsert(kv: KeyValue): void {
-    const id = this.idOf(kv);
+    const id = this.nameOf(kv);
     let instance: Instance;
     try {
-      instance = decodeInstance(this.service, id, kv.value);
+      instance = this.layout.decode(this.service, id, kv.value);
     } catch (err) {
       this.remove(id);
       this.emit("error", err);
@@ -177,7 +181,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     if (previous === undefined) return;
     this.known.delete(id);
     this.changed();
-    this.balancer.forget(id);
+    this.balancer.forget(previous.instance.id);
     this.emit("removed", previous.instance);
   }
 }

@@ -12,7 +12,10 @@ export {
   MAX_WEIGHT,
   VALUE_FORMAT,
 } from "./instance.js";
-export { DEFAULT_PREFIX } from "./layout.js";
+export { DEFAULT_PREFIX, type KeyLayout, type LayoutName } from "./layout.js";
+export { type DubboOptions, dubboLayout } from "./layout-dubbo.js";
+export { type GoEndpointsOptions, goEndpointsLayout } from "./layout-go.js";
+export type { LayoutOption } from "./layouts.js";
 export {
   type Candidate,
   createInstancePicker,

@@ -2,18 +2,10 @@ import { KeywayClient } from "@keyway/client";
 import { describe, expect, it } from "vitest";
 import { useTarget } from "../../client/test/support/target.js";
 import { until } from "../../lock/test/support/env.js";
-import { type Discovery, type Instance, type Registration, registry } from "../src/index.js";
+import { type Instance, type Registration, registry } from "../src/index.js";
+import { record } from "./support/record.js";
 
 const env = useTarget({ proxy: true });
-
-/** Records a discovery's change events as `added:<id>`, `removed:<id>`, `updated:<id>`. */
-function record(discovery: Discovery): string[] {
-  const log: string[] = [];
-  discovery.on("added", (i) => log.push(`added:${i.id}`));
-  discovery.on("removed", (i) => log.push(`removed:${i.id}`));
-  discovery.on("updated", (i) => log.push(`updated:${i.id}`));
-  return log;
-}
 
 const ids = (instances: readonly Instance[]) => instances.map((i) => i.id);
 
