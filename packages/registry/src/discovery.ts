@@ -6,7 +6,9 @@ import { compileFilter, type InstanceFilter } from "./filter.js";
 import type { Instance } from "./instance.js";
 import type { KeyLayout } from "./layout.js";
 import { type Candidate, createInstancePicker, type PickerName, type RandomSource } from "./pickers.js";
+import { Protector, type ProtectThreshold } from "./protect.js";
 import { pause, retryDelayMs } from "./retry.js";
+import { type ZoneAffinity, ZonePreference } from "./zone.js";
 
 /** Options of `registry.discover(service, options)`. */
 export interface DiscoverOptions {
@@ -18,8 +20,12 @@ export interface DiscoverOptions {
   downPolicy?: DownPolicy;
   /** Random source of the `random` and `p2c-ewma` pickers (seed it for reproducible tests). */
   random?: RandomSource;
-  /** Clock of the down-instance policy and of default latencies (ms). */
+  /** Clock of the down-instance policy, the protect threshold and default latencies (ms). */
   clock?: () => number;
+  /** Prefer instances of the caller's zone in `pick()`, falling back to all zones. */
+  zoneAffinity?: ZoneAffinity;
+  /** Opt-in: hold removals during a mass expiry (Nacos's protect threshold). */
+  protect?: ProtectThreshold;
 }
 
 /** Change events of a {@link Discovery} (after a re-list, the difference is emitted). */
@@ -29,6 +35,11 @@ export interface DiscoveryEvents {
   updated: (instance: Instance, previous: Instance) => void;
   /** A skipped value (`corrupt`) or a failed list/watch, which is retried with backoff. */
   error: (error: unknown) => void;
+  /**
+   * The protect threshold started (`active`: removals are held, the instances stay shown) or
+   * ended (the held instances that are still gone are `removed` right after).
+   */
+  protection: (state: { active: boolean; live: number; peak: number }) => void;
 }
 
 interface Known {
@@ -48,6 +59,10 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   /** Live instances by the key's name under the service prefix (the id, but for Dubbo's URL). */
   private readonly known = new Map<string, Known>();
   private readonly prefix: string;
+  /** Instances gone from the store but still shown while the protect threshold holds them. */
+  private readonly held = new Map<string, Instance>();
+  private readonly protector: Protector | undefined;
+  private protectTimer: NodeJS.Timeout | undefined;
   private view: readonly Instance[] | undefined;
   private upView: readonly Instance[] | undefined;
   private readonly stop = new AbortController();
@@ -71,7 +86,10 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
       typeof picker === "string" ? createInstancePicker(picker, options.random) : picker,
       options.downPolicy,
       options.clock,
+      options.zoneAffinity === undefined ? undefined : new ZonePreference(options.zoneAffinity),
     );
+    this.protector =
+      options.protect === undefined ? undefined : new Protector(options.protect, options.clock);
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (err) => (err === undefined ? resolve() : reject(err));
     });
@@ -97,6 +115,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
   private sorted(): readonly Instance[] {
     this.view ??= [...this.known.values()]
       .map((k) => k.instance)
+      .concat([...this.held.values()])
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return this.view;
   }
@@ -111,6 +130,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     if (this.stop.signal.aborted) return;
     const error = new RegistryError("closed", `discovery of ${this.service} is closed`);
     this.stop.abort(error);
+    clearTimeout(this.protectTimer);
     this.settleReady(error);
     await this.loop;
   }
@@ -169,11 +189,13 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
       this.remove(id);
       return;
     }
-    const previous = this.known.get(id);
+    const previous = this.known.get(id)?.instance ?? this.held.get(id);
+    this.held.delete(id);
     this.known.set(id, { instance, modRevision: kv.modRevision });
     this.changed();
     if (previous === undefined) this.emit("added", instance);
-    else this.emit("updated", instance, previous.instance);
+    else this.emit("updated", instance, previous);
+    this.protect();
   }
 
   private remove(id: string): void {
@@ -181,7 +203,39 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     if (previous === undefined) return;
     this.known.delete(id);
     this.changed();
-    this.balancer.forget(previous.instance.id);
-    this.emit("removed", previous.instance);
+    if (this.protect()) {
+      this.held.set(id, previous.instance);
+      return;
+    }
+    this.dropped(previous.instance);
+  }
+
+  private dropped(instance: Instance): void {
+    this.balancer.forget(instance.id);
+    this.emit("removed", instance);
+  }
+
+  /**
+   * Feeds the live count to the protect threshold (if any), reporting its start and end; at the
+   * end the held instances are removed. Returns whether removals are held now.
+   */
+  private protect(): boolean {
+    const protector = this.protector;
+    if (protector === undefined) return false;
+    const change = protector.update(this.known.size);
+    if (change !== undefined) {
+      clearTimeout(this.protectTimer);
+      this.emit("protection", { active: change === "on", live: this.known.size, peak: protector.peak });
+    }
+    if (change === "on") {
+      // Ends it after maxHoldMs even if nothing changes meanwhile.
+      this.protectTimer = setTimeout(() => this.protect(), protector.remainingMs).unref();
+    } else if (change === "off") {
+      const released = [...this.held.values()];
+      this.held.clear();
+      this.changed();
+      for (const instance of released) this.dropped(instance);
+    }
+    return protector.active;
   }
 }

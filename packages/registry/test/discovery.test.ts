@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { useTarget } from "../../client/test/support/target.js";
 import { until } from "../../lock/test/support/env.js";
 import { type Instance, type Registration, registry } from "../src/index.js";
+import { encodeInstance, toInstance } from "../src/instance.js";
 import { record } from "./support/record.js";
 
 const env = useTarget({ proxy: true });
@@ -102,6 +103,33 @@ describe("discover", () => {
     // compaction emits the difference in listing order, removals last.
     expect(log.slice(3)).toEqual(["updated:i1", "added:i9", "removed:i0"]);
     await Promise.all(registrations.slice(1).map((r) => r.close()));
+  });
+
+  it("with a protect threshold, holds removals during a mass expiry and releases them on recovery", async () => {
+    const few = await env.client.lease.grant(60n);
+    const many = await env.client.lease.grant(60n);
+    const put = (n: number, lease: bigint) =>
+      env.client.put(
+        `keyway/registry/services/payments/i${n}`,
+        encodeInstance(toInstance("payments", { id: `i${n}`, address: `h:${n}` })),
+        { lease },
+      );
+    for (let n = 0; n < 6; n++) await put(n, n < 4 ? many.id : few.id);
+    await using discovery = registry(env.client).discover("payments", { protect: { threshold: 0.5 } });
+    await discovery.ready;
+    const log = record(discovery);
+    discovery.on("protection", ({ active, live, peak }) => log.push(`protection:${active}:${live}/${peak}`));
+    // Four instances' keys go in one revision, as when their lease expires: the view keeps half.
+    await env.client.lease.revoke(many.id);
+    await until(() => log.length === 4, 5_000, "removals and protection");
+    expect(log).toEqual(["removed:i0", "removed:i1", "removed:i2", "protection:true:2/6"]);
+    expect(ids(discovery.instances())).toEqual(["i3", "i4", "i5"]);
+    // One comes back: live is at the threshold again, and the held instance goes.
+    await put(0, few.id);
+    await until(() => log.length === 7, 5_000, "protection to end");
+    expect(log.slice(4)).toEqual(["added:i0", "protection:false:3/6", "removed:i3"]);
+    expect(ids(discovery.instances())).toEqual(["i0", "i4", "i5"]);
+    await env.client.lease.revoke(few.id);
   });
 
   it("stops, reporting the error once, when its client is closed under it", async () => {
