@@ -1,7 +1,7 @@
 import { type Keyspace, type KeyValue, KeywayError, listAndWatch, type Picker } from "@keyway/client";
 import { EventEmitter } from "eventemitter3";
 import { Balancer, type DownPolicy, type Picked } from "./balancer.js";
-import { RegistryError } from "./errors.js";
+import { badRequest, RegistryError } from "./errors.js";
 import { compileFilter, type InstanceFilter } from "./filter.js";
 import type { Instance } from "./instance.js";
 import type { KeyLayout } from "./layout.js";
@@ -42,6 +42,15 @@ export interface DiscoveryEvents {
   protection: (state: { active: boolean; live: number; peak: number }) => void;
 }
 
+/** Refuses options of the wrong shape before anything starts (the parts check their own values). */
+function checkOptions(options: DiscoverOptions): void {
+  if (typeof options !== "object" || options === null)
+    throw badRequest("discover() options must be an object");
+  for (const name of ["random", "clock"] as const)
+    if (options[name] !== undefined && typeof options[name] !== "function")
+      throw badRequest(`discover() option ${name} must be a function`);
+}
+
 interface Known {
   instance: Instance;
   modRevision: bigint;
@@ -79,6 +88,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     options: DiscoverOptions = {},
   ) {
     super();
+    checkOptions(options);
     this.prefix = layout.servicePrefix(service);
     this.matches = compileFilter(options.filter);
     const picker = options.picker ?? "round-robin";

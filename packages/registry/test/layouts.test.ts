@@ -225,6 +225,19 @@ describe("layout input", () => {
     expect(() => registry(env.client, { layout: { name: "x" } as never })).toThrow(RegistryError);
     expect(() => goEndpointsLayout({ prefix: "a/" })).toThrow(RegistryError);
     expect(() => dubboLayout({ root: "/dubbo" })).toThrow(RegistryError);
+    // Discovery options are checked before it lists anything.
+    for (const bad of [
+      null,
+      { clock: 5 },
+      { random: "x" },
+      { picker: "fastest" },
+      { zoneAffinity: { zone: "" } },
+      { protect: { threshold: 2 } },
+      { downPolicy: { failures: 0 } },
+      { filter: { where: 1 } },
+      { layout: "etcdv2" },
+    ])
+      expect(() => dubbo.discover("S", bad as never), JSON.stringify(bad)).toThrow(RegistryError);
     // An update the layout cannot store is refused and changes nothing.
     await using ok = await dubbo.register({ service: "S", instance: { address: "h:1" } });
     await expect(ok.update({ metadata: { zone: "x" } })).rejects.toMatchObject({ reason: "badRequest" });
