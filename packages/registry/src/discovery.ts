@@ -37,7 +37,8 @@ export interface DiscoveryEvents {
   error: (error: unknown) => void;
   /**
    * The protect threshold started (`active`: removals are held, the instances stay shown) or
-   * ended (the held instances that are still gone are `removed` right after).
+   * ended (the held instances that are still gone are `removed` right after); `peak` is the
+   * count it started from.
    */
   protection: (state: { active: boolean; live: number; peak: number }) => void;
 }
@@ -233,19 +234,22 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements AsyncDis
     const protector = this.protector;
     if (protector === undefined) return false;
     const change = protector.update(this.known.size);
-    if (change !== undefined) {
-      clearTimeout(this.protectTimer);
-      this.emit("protection", { active: change === "on", live: this.known.size, peak: protector.peak });
-    }
-    if (change === "on") {
-      // Ends it after maxHoldMs even if nothing changes meanwhile.
-      this.protectTimer = setTimeout(() => this.protect(), protector.remainingMs).unref();
-    } else if (change === "off") {
+    clearTimeout(this.protectTimer);
+    if (change !== undefined)
+      this.emit("protection", {
+        active: change === "on",
+        live: this.known.size,
+        peak: protector.protectedPeak,
+      });
+    if (change === "off") {
       const released = [...this.held.values()];
       this.held.clear();
       this.changed();
       for (const instance of released) this.dropped(instance);
     }
+    // Ends it after maxHoldMs even if nothing changes meanwhile (re-armed if a timer fires early).
+    if (protector.active)
+      this.protectTimer = setTimeout(() => this.protect(), (protector.remainingMs ?? 0) + 10).unref();
     return protector.active;
   }
 }

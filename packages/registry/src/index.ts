@@ -25,6 +25,7 @@ export {
   type RandomSource,
   SmoothWeightedPicker,
 } from "./pickers.js";
+export type { ProtectThreshold } from "./protect.js";
 export {
   MAX_TTL_SECONDS,
   MIN_TTL_SECONDS,
@@ -34,3 +35,4 @@ export {
   type RegistrationEvents,
 } from "./registration.js";
 export { type Registry, type RegistryOptions, registry } from "./registry.js";
+export type { ZoneAffinity } from "./zone.js";

@@ -67,6 +67,11 @@ export class Protector {
     return this.since === undefined ? undefined : Math.max(0, this.since + this.maxHoldMs - this.clock());
   }
 
+  /** The peak the current (or last) protection started from. */
+  get protectedPeak(): number {
+    return this.baseline;
+  }
+
   /** The peak protection compares with (while active: the one it started from). */
   get peak(): number {
     if (this.active) return this.baseline;
