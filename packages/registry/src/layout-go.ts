@@ -20,9 +20,12 @@ const FIELDS = ["metadata", "ports", "registeredAt", "status", "version", "weigh
 /**
  * etcd's Go `naming/endpoints` layout (`endpoints.Manager`, read by grpc-go's `etcd:///` resolver):
  * key `<target>/<id>` (by Go's convention the id is the address, our default here), value the
- * JSON of Go's `internal.Update` — `{"Op":0,"Addr":"host:port","Metadata":…}` with Go's field
- * names and order. Our other fields ride in `Metadata` as an object; a Go registration's own
- * `Metadata` is read back the same way (unknown string entries become metadata).
+ * JSON of Go's `internal.Update` — `{"Op":0,"Addr":"host:port","Metadata":"…"}` with Go's field
+ * names and order. Our other fields ride in `Metadata` as a JSON *string*: the resolver copies
+ * `Metadata` into grpc-go's `resolver.Address`, which its balancer uses as a map key, so an
+ * object there (a Go map) panics the Go client ("hash of unhashable type"); a string is safe.
+ * A Go registration's own `Metadata` is read back from an object or such a string (unknown
+ * string entries become metadata); any other `Metadata` is ignored.
  */
 export function goEndpointsLayout(options: GoEndpointsOptions = {}): KeyLayout {
   const { prefix } = options;
@@ -48,7 +51,7 @@ export function goEndpointsLayout(options: GoEndpointsOptions = {}): KeyLayout {
       if (Object.keys(instance.metadata).length === 0) delete metadata.metadata;
       if (Object.keys(instance.ports).length === 0) delete metadata.ports;
       // Go's struct field order (Op, Addr, Metadata), Go's escaping inside.
-      return `{"Op":${OP_ADD},"Addr":${goJson(instance.address)},"Metadata":${goJson(metadata)}}`;
+      return `{"Op":${OP_ADD},"Addr":${goJson(instance.address)},"Metadata":${goJson(goJson(metadata))}}`;
     },
     decode: (service, name, value) =>
       corruptUnless("go-endpoints", `${target(service)}/${name}`, () => decodeUpdate(service, name, value)),
@@ -60,7 +63,7 @@ function decodeUpdate(service: string, id: string, value: Buffer): Instance {
   const update = JSON.parse(value.toString("utf8")) as Record<string, unknown>;
   if (typeof update !== "object" || update === null || typeof update.Addr !== "string")
     throw new Error("Addr is missing");
-  const extra = update.Metadata;
+  const extra = typeof update.Metadata === "string" ? parseObject(update.Metadata) : update.Metadata;
   const input: Record<string, unknown> = { id, address: update.Addr };
   let registeredAt = "";
   if (typeof extra === "object" && extra !== null && !Array.isArray(extra)) {
@@ -78,4 +81,13 @@ function decodeUpdate(service: string, id: string, value: Buffer): Instance {
     input.metadata = { ...loose, ...(own as Record<string, string> | undefined) };
   }
   return toInstance(service, input as unknown as InstanceInput, registeredAt);
+}
+
+/** The object a JSON string holds, or undefined for anything else. */
+function parseObject(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
