@@ -85,6 +85,18 @@ describe("discover", () => {
     await Promise.all(registrations.map((r) => r.close()));
   });
 
+  it("with zone affinity, picks the caller's zone and falls back to others when it empties", async () => {
+    const registrations = await registerAll("zoned", 4);
+    await using discovery = registry(env.client).discover("zoned", { zoneAffinity: { zone: "a" } });
+    await discovery.ready;
+    const picks = () => [...new Set(Array.from({ length: 8 }, () => discovery.pick()?.instance.id))].sort();
+    expect(picks()).toEqual(["i0", "i2"]);
+    await Promise.all([registrations[0]?.close(), registrations[2]?.close()]);
+    await until(() => discovery.instances().length === 2, 5_000, "zone a to empty");
+    expect(picks()).toEqual(["i1", "i3"]);
+    await Promise.all(registrations.map((r) => r.close()));
+  });
+
   it("skips values that are not registry instances and reports them", async () => {
     await using discovery = registry(env.client).discover("junk");
     const errors: unknown[] = [];
