@@ -54,6 +54,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
   /** The key the instance belongs under now, and the one last written (they differ after a move). */
   private currentKey: string;
   private writtenKey: string | undefined;
+  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly keyspace: Keyspace,
@@ -149,9 +150,13 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         if (!this.isClosed) this.failed(err);
       }
       if (cause === undefined || this.isClosed) return;
-      // update() moved the key (and deleted the old one itself): just watch the new one.
-      if (cause === "moved") continue;
-      const why = cause;
+      if (cause === "moved") {
+        // update() moved the key: its txn (whose delete we saw) settles first. If it wrote the
+        // new key, just watch that; if not, the new key is missing and written like a deleted one.
+        await this.writing;
+        if (this.writtenKey === this.currentKey) continue;
+      }
+      const why = cause === "moved" ? "deleted" : cause;
       if (!(await this.retrying(() => this.repair(why)))) return;
     }
   }
@@ -246,7 +251,14 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     this.session = session;
   }
 
-  private async put(session: Session): Promise<void> {
+  /** Writes the key; the write in flight is kept so the guard can wait for it. */
+  private put(session: Session): Promise<void> {
+    const writing = this.write(session);
+    this.writing = writing.catch(() => undefined);
+    return writing;
+  }
+
+  private async write(session: Session): Promise<void> {
     const key = this.currentKey;
     const value = this.layout.encode(this.current);
     const lease = { lease: session.leaseId };

@@ -5,7 +5,7 @@ import { dubboDecode, dubboEncode } from "../src/dubbo-url.js";
 import { dubboLayout, goEndpointsLayout, RegistryError, registry } from "../src/index.js";
 import { record } from "./support/record.js";
 
-const env = useTarget();
+const env = useTarget({ proxy: true });
 
 describe("go naming/endpoints layout", () => {
   it("discovers endpoints written in Go's exact format (endpoints.Manager.AddEndpoint with a lease)", async () => {
@@ -199,6 +199,25 @@ describe("dubbo etcd3 layout", () => {
     await env.client.delete(registration.key);
     await until(async () => (await env.client.get(registration.key)) !== undefined, 5_000, "re-put");
     expect(await keysUnder(env.client, PROVIDERS)).toBe(1);
+  });
+
+  it("writes the moved key later when the update's own write failed", async () => {
+    const reg = registry(env.proxied, { layout: "dubbo" });
+    await using registration = await reg.register({ service: "Moves", instance: { address: "h:7" } });
+    const oldKey = registration.key;
+    env.proxy.setDown(true);
+    try {
+      await expect(registration.update({ weight: 9 })).rejects.toBeDefined();
+      // The old URL's key is deleted while the registration cannot see it.
+      await env.client.delete(oldKey);
+    } finally {
+      env.proxy.setDown(false);
+    }
+    expect(registration.key).not.toBe(oldKey);
+    await until(async () => (await env.client.get(registration.key)) !== undefined, 10_000, "the new key");
+    const listed = await env.client.range("/dubbo/Moves/providers/", { prefix: true });
+    expect(listed.kvs.map((kv) => kv.keyText())).toEqual([registration.key]);
+    expect(dubboDecode(registration.key)).toContain("weight=9");
   });
 
   it("encodes as java.net.URLEncoder and decodes Java's and Go's escapes", () => {
