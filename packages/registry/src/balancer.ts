@@ -2,6 +2,7 @@ import type { Picker } from "@keyway/client";
 import { badRequest } from "./errors.js";
 import type { Instance } from "./instance.js";
 import type { Candidate } from "./pickers.js";
+import type { ZonePreference } from "./zone.js";
 
 /**
  * When an instance is skipped for failing, as Curator's `DownInstancePolicy`: after `failures`
@@ -57,6 +58,7 @@ export class Balancer {
     private readonly picker: Picker<Candidate>,
     policy: DownPolicy = {},
     private readonly clock: () => number = Date.now,
+    private readonly zone?: ZonePreference,
   ) {
     const { failures = 3, downForMs = 30_000 } = policy;
     if (!Number.isInteger(failures) || failures < 1 || failures > 1000)
@@ -67,7 +69,10 @@ export class Balancer {
     this.downForMs = downForMs;
   }
 
-  /** Picks among `instances`, skipping down ones; undefined when none is eligible. */
+  /**
+   * Picks among `instances`, skipping down ones (and preferring the caller's zone when zone
+   * affinity is set); undefined when none is eligible.
+   */
   pick(instances: readonly Instance[]): Picked | undefined {
     const now = this.clock();
     const candidates: InstanceStats[] = [];
@@ -75,7 +80,8 @@ export class Balancer {
       const stats = this.statsOf(instance);
       if (this.eligible(stats, now)) candidates.push(stats);
     }
-    const chosen = this.picker.pick(candidates) as InstanceStats | undefined;
+    const narrowed = this.zone === undefined ? candidates : this.zone.narrow(candidates, instances);
+    const chosen = this.picker.pick(narrowed) as InstanceStats | undefined;
     if (chosen === undefined) return undefined;
     chosen.inflight++;
     let reported = false;

@@ -12,7 +12,10 @@ export {
   MAX_WEIGHT,
   VALUE_FORMAT,
 } from "./instance.js";
-export { DEFAULT_PREFIX } from "./layout.js";
+export { DEFAULT_PREFIX, type KeyLayout, type LayoutName } from "./layout.js";
+export { type DubboOptions, dubboLayout } from "./layout-dubbo.js";
+export { type GoEndpointsOptions, goEndpointsLayout } from "./layout-go.js";
+export type { LayoutOption } from "./layouts.js";
 export {
   type Candidate,
   createInstancePicker,
@@ -22,6 +25,7 @@ export {
   type RandomSource,
   SmoothWeightedPicker,
 } from "./pickers.js";
+export type { ProtectThreshold } from "./protect.js";
 export {
   MAX_TTL_SECONDS,
   MIN_TTL_SECONDS,
@@ -32,3 +36,4 @@ export {
 } from "./registration.js";
 export { type Registry, type RegistryOptions, registry } from "./registry.js";
 export { type DeregisterOnSignalsOptions, deregisterOnSignals, type SignalHandlers } from "./signals.js";
+export type { ZoneAffinity } from "./zone.js";

@@ -1,15 +1,15 @@
-import { type Keyspace, KeywayError, type Session } from "@keyway/client";
+import { type Keyspace, KeywayError, op, type Session } from "@keyway/client";
 import { EventEmitter } from "eventemitter3";
 import { badRequest, RegistryError } from "./errors.js";
 import {
   applyUpdate,
-  encodeInstance,
+  checkName,
   type Instance,
   type InstanceInput,
   type InstanceUpdate,
   toInstance,
 } from "./instance.js";
-import type { Layout } from "./layout.js";
+import type { KeyLayout } from "./layout.js";
 import { pause, retryDelayMs } from "./retry.js";
 
 /** Shortest and longest lease TTL of a registration, in seconds. */
@@ -51,28 +51,32 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
   private loop: Promise<void> = Promise.resolve();
   private revision = 0n;
   private current: Instance;
+  /** The key the instance belongs under now, and the one last written (they differ after a move). */
+  private currentKey: string;
+  private writtenKey: string | undefined;
+  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly keyspace: Keyspace,
-    /** The instance's key. */
-    readonly key: string,
+    private readonly layout: KeyLayout,
     instance: Instance,
     private readonly ttlSeconds: number,
   ) {
     super();
     this.current = instance;
+    this.currentKey = layout.instanceKey(instance);
   }
 
   /** @internal Validates, writes the key once (throwing on failure) and starts guarding it. */
-  static async start(keyspace: Keyspace, layout: Layout, options: RegisterOptions): Promise<Registration> {
+  static async start(keyspace: Keyspace, layout: KeyLayout, options: RegisterOptions): Promise<Registration> {
     if (typeof options !== "object" || options === null)
       throw badRequest("register() takes { service, instance }");
     const { ttlSeconds = 10 } = options;
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < MIN_TTL_SECONDS || ttlSeconds > MAX_TTL_SECONDS)
       throw badRequest(`ttlSeconds must be an integer in ${MIN_TTL_SECONDS}..${MAX_TTL_SECONDS}`);
-    const instance = toInstance(options.service, options.instance);
-    const key = layout.instanceKey(instance.service, instance.id);
-    const registration = new Registration(keyspace, key, instance, ttlSeconds);
+    const service = checkName(options.service, "a service name");
+    const instance = toInstance(service, layout.prepare(service, options.instance));
+    const registration = new Registration(keyspace, layout, instance, ttlSeconds);
     try {
       await registration.establish("start");
     } catch (err) {
@@ -81,6 +85,14 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     }
     registration.loop = registration.run();
     return registration;
+  }
+
+  /**
+   * The instance's key. It is fixed in the `keyway` and `go-endpoints` layouts; in the `dubbo`
+   * layout an update() that changes the provider URL moves it.
+   */
+  get key(): string {
+    return this.currentKey;
   }
 
   /** The instance as last written (or as it will be re-written). */
@@ -105,7 +117,11 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
    */
   async update(changes: InstanceUpdate): Promise<Instance> {
     if (this.isClosed) throw new RegistryError("closed", "the registration is closed");
-    this.current = applyUpdate(this.current, changes);
+    const next = applyUpdate(this.current, changes);
+    // The layout refuses what it cannot store (e.g. a Dubbo URL parameter) before anything changes.
+    this.layout.prepare(next.service, next);
+    this.currentKey = this.layout.instanceKey(next);
+    this.current = next;
     const session = this.session;
     if (session !== undefined && !session.isLost) await this.put(session);
     return this.current;
@@ -126,7 +142,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
   /** Guards the key until closed: waits for something to fix, then repairs it with backoff. */
   private async run(): Promise<void> {
     for (;;) {
-      let cause: RegisterCause | undefined;
+      let cause: RegisterCause | "moved" | undefined;
       try {
         cause = await this.watchOwnKey();
       } catch (err) {
@@ -134,7 +150,13 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
         if (!this.isClosed) this.failed(err);
       }
       if (cause === undefined || this.isClosed) return;
-      const why = cause;
+      if (cause === "moved") {
+        // update() moved the key: its txn (whose delete we saw) settles first. If it wrote the
+        // new key, just watch that; if not, the new key is missing and written like a deleted one.
+        await this.writing;
+        if (this.writtenKey === this.currentKey) continue;
+      }
+      const why = cause === "moved" ? "deleted" : cause;
       if (!(await this.retrying(() => this.repair(why)))) return;
     }
   }
@@ -174,7 +196,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     if (cause === "watchFailed" && session !== undefined && !session.isLost) {
       const read = await this.keyspace.range(this.key, { signal: this.stop.signal });
       const kv = read.kvs[0];
-      if (kv?.lease === session.leaseId && kv.text() === encodeInstance(this.current)) {
+      if (kv?.lease === session.leaseId && kv.text() === this.layout.encode(this.current)) {
         this.revision = read.revision;
         return;
       }
@@ -186,7 +208,7 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
    * Watches the instance key for deletes from the revision of our last write; returns why the
    * key must be written again, or undefined once closed.
    */
-  private async watchOwnKey(): Promise<RegisterCause | undefined> {
+  private async watchOwnKey(): Promise<RegisterCause | "moved" | undefined> {
     const session = this.session as Session;
     const signal = AbortSignal.any([this.stop.signal, session.signal]);
     const stopped = () => (this.isClosed ? undefined : "leaseLost");
@@ -194,7 +216,9 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     if (signal.aborted) return stopped();
     try {
       const options = { startRevision: this.revision + 1n, noPut: true, signal };
-      for await (const _deleted of await this.keyspace.watch(this.key, options)) return "deleted";
+      const key = this.currentKey;
+      for await (const _deleted of await this.keyspace.watch(key, options))
+        return key === this.currentKey ? "deleted" : "moved";
     } catch (err) {
       // An abort while the watch is being created rejects it as closed.
       if (!signal.aborted) throw err;
@@ -227,11 +251,28 @@ export class Registration extends EventEmitter<RegistrationEvents> implements As
     this.session = session;
   }
 
-  private async put(session: Session): Promise<void> {
-    const result = await this.keyspace.put(this.key, encodeInstance(this.current), {
-      lease: session.leaseId,
-      signal: this.stop.signal,
-    });
+  /** Writes the key; the write in flight is kept so the guard can wait for it. */
+  private put(session: Session): Promise<void> {
+    const writing = this.write(session);
+    this.writing = writing.catch(() => undefined);
+    return writing;
+  }
+
+  private async write(session: Session): Promise<void> {
+    const key = this.currentKey;
+    const value = this.layout.encode(this.current);
+    const lease = { lease: session.leaseId };
+    const signal = this.stop.signal;
+    const old = this.writtenKey;
+    // A moved key: the old one goes in the same txn, so no reader ever sees both.
+    const result =
+      old === undefined || old === key
+        ? await this.keyspace.put(key, value, { ...lease, signal })
+        : await this.keyspace
+            .txn()
+            .then(op.delete(old), op.put(key, value, lease))
+            .commit({ signal });
+    this.writtenKey = key;
     if (result.revision > this.revision) this.revision = result.revision;
   }
 }

@@ -2,18 +2,11 @@ import { KeywayClient } from "@keyway/client";
 import { describe, expect, it } from "vitest";
 import { useTarget } from "../../client/test/support/target.js";
 import { until } from "../../lock/test/support/env.js";
-import { type Discovery, type Instance, type Registration, registry } from "../src/index.js";
+import { type Instance, type ProtectThreshold, type Registration, registry } from "../src/index.js";
+import { encodeInstance, toInstance } from "../src/instance.js";
+import { record } from "./support/record.js";
 
 const env = useTarget({ proxy: true });
-
-/** Records a discovery's change events as `added:<id>`, `removed:<id>`, `updated:<id>`. */
-function record(discovery: Discovery): string[] {
-  const log: string[] = [];
-  discovery.on("added", (i) => log.push(`added:${i.id}`));
-  discovery.on("removed", (i) => log.push(`removed:${i.id}`));
-  discovery.on("updated", (i) => log.push(`updated:${i.id}`));
-  return log;
-}
 
 const ids = (instances: readonly Instance[]) => instances.map((i) => i.id);
 
@@ -24,6 +17,32 @@ async function registerAll(service: string, count: number, zone = (n: number) =>
       reg.register({ service, instance: { id: `i${n}`, address: `10.0.0.${n}:80`, zone: zone(n) } }),
     ),
   );
+}
+
+/**
+ * Six instances of `service` written raw, i0..i3 under one lease and i4, i5 under another; a
+ * discovery with `protect` loads them, then the first lease is revoked, deleting four keys in one
+ * revision as a mass expiry would. Returns once the discovery reported the removals up to the
+ * threshold and the start of protection.
+ */
+async function massExpiry(service: string, protect: ProtectThreshold) {
+  const few = (await env.client.lease.grant(60n)).id;
+  const many = (await env.client.lease.grant(60n)).id;
+  const put = (n: number, lease: bigint) =>
+    env.client.put(
+      `keyway/registry/services/${service}/i${n}`,
+      encodeInstance(toInstance(service, { id: `i${n}`, address: `h:${n}` })),
+      { lease },
+    );
+  for (let n = 0; n < 6; n++) await put(n, n < 4 ? many : few);
+  const discovery = registry(env.client).discover(service, { protect });
+  await discovery.ready;
+  const log = record(discovery);
+  discovery.on("protection", ({ active, live, peak }) => log.push(`protection:${active}:${live}/${peak}`));
+  await env.client.lease.revoke(many);
+  await until(() => log.length === 4, 5_000, "removals and protection");
+  expect(log).toEqual(["removed:i0", "removed:i1", "removed:i2", "protection:true:2/6"]);
+  return { discovery, log, put, few };
 }
 
 describe("discover", () => {
@@ -63,6 +82,18 @@ describe("discover", () => {
     await until(() => log.length === 1 && tagged.instances().length === 1, 5_000, "filtered views");
     expect(log).toEqual(["removed:i2"]);
     expect(ids(tagged.instances())).toEqual(["i3"]);
+    await Promise.all(registrations.map((r) => r.close()));
+  });
+
+  it("with zone affinity, picks the caller's zone and falls back to others when it empties", async () => {
+    const registrations = await registerAll("zoned", 4);
+    await using discovery = registry(env.client).discover("zoned", { zoneAffinity: { zone: "a" } });
+    await discovery.ready;
+    const picks = () => [...new Set(Array.from({ length: 8 }, () => discovery.pick()?.instance.id))].sort();
+    expect(picks()).toEqual(["i0", "i2"]);
+    await Promise.all([registrations[0]?.close(), registrations[2]?.close()]);
+    await until(() => discovery.instances().length === 2, 5_000, "zone a to empty");
+    expect(picks()).toEqual(["i1", "i3"]);
     await Promise.all(registrations.map((r) => r.close()));
   });
 
@@ -110,6 +141,30 @@ describe("discover", () => {
     // compaction emits the difference in listing order, removals last.
     expect(log.slice(3)).toEqual(["updated:i1", "added:i9", "removed:i0"]);
     await Promise.all(registrations.slice(1).map((r) => r.close()));
+  });
+
+  it("with a protect threshold, holds removals during a mass expiry and releases them on recovery", async () => {
+    const { discovery, log, put, few } = await massExpiry("payments", { threshold: 0.5 });
+    expect(ids(discovery.instances())).toEqual(["i3", "i4", "i5"]);
+    // One comes back: live is at the threshold again, and the held instance goes.
+    await put(0, few);
+    await until(() => log.length === 7, 5_000, "protection to end");
+    expect(log.slice(4)).toEqual(["added:i0", "protection:false:3/6", "removed:i3"]);
+    expect(ids(discovery.instances())).toEqual(["i0", "i4", "i5"]);
+    await discovery.close();
+    await env.client.lease.revoke(few);
+  });
+
+  it("a protect threshold ends after maxHoldMs even when nothing changes", async () => {
+    const protect = { threshold: 0.5, windowMs: 1_000, maxHoldMs: 1_000 };
+    const { discovery, log, few } = await massExpiry("refunds", protect);
+    const started = Date.now();
+    await until(() => log.length === 6, 5_000, "protection to time out");
+    expect(Date.now() - started).toBeGreaterThan(500);
+    expect(log.slice(4)).toEqual(["protection:false:2/6", "removed:i3"]);
+    expect(ids(discovery.instances())).toEqual(["i4", "i5"]);
+    await discovery.close();
+    await env.client.lease.revoke(few);
   });
 
   it("stops, reporting the error once, when its client is closed under it", async () => {

@@ -2,33 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Balancer } from "../src/balancer.js";
 import { type Instance, type PickerName, RegistryError } from "../src/index.js";
 import { createInstancePicker } from "../src/pickers.js";
-
-/** mulberry32: a small seeded PRNG, so every run draws the same numbers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function instance(id: string, weight = 1): Instance {
-  return {
-    service: "s",
-    id,
-    address: `${id}:1`,
-    ports: {},
-    metadata: {},
-    weight,
-    zone: undefined,
-    version: undefined,
-    status: "up",
-    registeredAt: "",
-  };
-}
+import { instance, seeded } from "./support/instances.js";
 
 const FOUR = ["a", "b", "c", "d"].map((id) => instance(id));
 
