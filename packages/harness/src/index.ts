@@ -8,4 +8,10 @@ export {
   formatReport,
 } from "./check/index.js";
 export type * from "./history/index.js";
+export {
+  type PlantedBug,
+  type PlantedProxy,
+  type PlantedProxyOptions,
+  startPlantedProxy,
+} from "./planted/proxy.js";
 export { MAX_TRAFFIC_CLIENTS, runTraffic, type TrafficOptions } from "./traffic/run.js";
