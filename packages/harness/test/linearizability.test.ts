@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkHistory, formatReport, type History } from "../src/index.js";
-import { HistoryBuilder, kv } from "./history-builder.js";
+import { HistoryBuilder, kv, putEvent } from "./history-builder.js";
 
 const kinds = (history: History, timeoutMs = 10_000) =>
   checkHistory(history, { timeoutMs }).anomalies.map((a) => a.kind);
@@ -106,6 +106,19 @@ describe("linearizability checker on hand-built histories", () => {
     const report = checkHistory(late);
     expect(report.ok).toBe(true);
     expect(report.stats.patched).toBe(1);
+  });
+
+  it("drops an unknown put nothing showed while watches covered its key throughout", () => {
+    const h = new HistoryBuilder()
+      .seq({ kind: "put", key: "ka", value: "1" }, { kind: "put", revision: 2n })
+      .seq({ kind: "put", key: "ka", value: "u" }, { status: "unknown", error: "timeout" })
+      .seq({ kind: "put", key: "ka", value: "2" }, { kind: "put", revision: 4n })
+      .watch(2, [[putEvent(kv("ka", "1", 2, 2, 1))], [putEvent(kv("ka", "2", 2, 4, 3))]])
+      .build();
+    const report = checkHistory(h);
+    expect(report.stats.unobserved).toBe(1);
+    // Revision 3 is then unexplained: whatever took it, the watch did not deliver it.
+    expect(report.anomalies.map((a) => a.kind)).toEqual(["nonLinearizable"]);
   });
 
   it("flags a failed cas that read the wrong value, and a revoke that left its keys", () => {

@@ -68,6 +68,7 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     definite: prepared.ops.filter((op) => op.definite).length,
     dropped: prepared.dropped,
     patched: prepared.patched,
+    unobserved: prepared.unobserved,
     searchSteps: outcome.explored,
     searchMs,
     watches: history.watches.length,
