@@ -8,6 +8,7 @@ export {
   formatReport,
 } from "./check/index.js";
 export type * from "./history/index.js";
+export { parseHistory, serializeHistory } from "./history/json.js";
 export {
   type PlantedBug,
   type PlantedProxy,
