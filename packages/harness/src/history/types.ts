@@ -89,6 +89,8 @@ export interface WatchResponseRecord {
   readonly canceled?: boolean;
   /** A progress notification (no events). */
   readonly progressNotify?: boolean;
+  /** The response that confirmed the watch's creation. */
+  readonly created?: boolean;
 }
 
 /** One watch, from its request to its last response. */
@@ -107,6 +109,12 @@ export interface WatchRecord {
 export interface History {
   readonly seed: number;
   readonly scenario: string;
+  /**
+   * The keyspace as read before the first operation (revision and key-values). Absent: a fresh
+   * store (revision 1, no keys). The checker starts its model here, so nothing else may write the
+   * cluster during a run.
+   */
+  readonly initial?: { readonly revision: bigint; readonly kvs: readonly KeyValue[] };
   readonly operations: readonly OperationRecord[];
   readonly watches: readonly WatchRecord[];
   /** The faults injected while the history was recorded (absent: none, or not recorded). */
