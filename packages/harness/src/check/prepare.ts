@@ -1,6 +1,6 @@
 import type { History, KeyValue, OperationRecord, Result } from "../history/types.js";
 import { initialState, type ModelState, makeState } from "./model.js";
-import type { SearchOp } from "./search.js";
+import { NEVER_NS, type SearchOp } from "./search.js";
 
 /** The search's view of a history: its operations and where each came from. */
 export interface Prepared {
@@ -67,7 +67,9 @@ export function prepare(history: History): Prepared {
       }
     }
     const definite = result !== undefined;
-    ops.push({ operation, result, invokeNs: record.invokeNs, returnNs: record.returnNs, definite });
+    // A patched write did happen, but the client gave up before it did: it may land any time later.
+    const returnNs = outcome.status === "ok" ? record.returnNs : NEVER_NS;
+    ops.push({ operation, result, invokeNs: record.invokeNs, returnNs, definite });
     records.push(record);
   }
   return { ops, records, init: startState(history), dropped, patched };

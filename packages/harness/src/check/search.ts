@@ -11,7 +11,7 @@ export interface SearchOp {
   /** The answer to match; undefined for optional operations. */
   readonly result: Result | undefined;
   readonly invokeNs: bigint;
-  /** Ignored for optional operations (their return is "never"). */
+  /** Ignored for optional operations (their return is {@link NEVER_NS}). */
   readonly returnNs: bigint;
   readonly definite: boolean;
 }
@@ -40,6 +40,9 @@ export type SearchOutcome =
   | FailedSearch;
 
 const NIL = -1;
+
+/** A return time after every other: operations that may take effect at any time after invoke. */
+export const NEVER_NS = 1n << 63n;
 
 /**
  * Wing & Gong's search with Lowe's/porcupine's memoization of (linearized set, model state):
@@ -132,10 +135,9 @@ interface EntryList {
 }
 
 function buildList(ops: readonly SearchOp[]): EntryList {
-  const never = 1n << 63n;
   const entries = ops.flatMap((op, i) => [
     { time: op.invokeNs, call: true, op: i },
-    { time: op.definite ? op.returnNs : never, call: false, op: i },
+    { time: op.definite ? op.returnNs : NEVER_NS, call: false, op: i },
   ]);
   // Calls before returns at equal times: touching intervals count as concurrent (the lenient side).
   entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : Number(b.call) - Number(a.call)));

@@ -1,7 +1,7 @@
 import type { OperationRecord } from "../history/types.js";
 import type { ModelState } from "./model.js";
 import type { Prepared } from "./prepare.js";
-import { type FailedSearch, type SearchOp, search } from "./search.js";
+import { type FailedSearch, NEVER_NS, type SearchOp, search } from "./search.js";
 
 /** The part of a history that shows a linearizability failure, and the state it starts from. */
 export interface FailingWindow {
@@ -29,7 +29,7 @@ export function failingWindow(prepared: Prepared, outcome: FailedSearch, deadlin
   const { deepest } = outcome;
   const culpritOp = prepared.ops[outcome.culprit];
   const culprit = prepared.records[outcome.culprit];
-  const cut = culpritOp?.returnNs ?? 1n << 63n;
+  const cut = culpritOp?.returnNs ?? NEVER_NS;
   const stateAt = (i: number) => (i === 0 ? prepared.init : (deepest[i - 1]?.after ?? prepared.init));
   const candidates: number[] = [];
   for (let back = 0; deepest.length - back > 0; back = back === 0 ? 1 : back * 2)
