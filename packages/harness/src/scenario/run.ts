@@ -106,13 +106,23 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await cluster.heal();
     const history: History = { ...traffic.value, faults: faults.value };
     const final = await finalChecks(cluster, history);
-    const checked = checkHistory(history, options.checkTimeoutMs === undefined ? {} : { timeoutMs: options.checkTimeoutMs });
+    const checked = checkHistory(
+      history,
+      options.checkTimeoutMs === undefined ? {} : { timeoutMs: options.checkTimeoutMs },
+    );
     const report: CheckReport = {
       ok: checked.ok && final.length === 0,
       anomalies: [...checked.anomalies, ...final],
       stats: { ...checked.stats, faultActions: faults.value.length, finalAnomalies: final.length },
     };
-    return { ok: report.ok, scenario, mode: cluster.mode, history, report, replay: replayCommand(options, cluster.mode) };
+    return {
+      ok: report.ok,
+      scenario,
+      mode: cluster.mode,
+      history,
+      report,
+      replay: replayCommand(options, cluster.mode),
+    };
   } finally {
     await cluster.close();
   }
