@@ -3,6 +3,7 @@
 #   docker-engine.sh start   installs Debian's docker.io and iptables if missing, starts dockerd by
 #                            hand (no systemd; --iptables=false) and waits until it answers
 #   docker-engine.sh stop    stops the dockerd this script started, by the PID in its pidfile
+#   docker-engine.sh status  exits 0 when an engine answers
 # An engine that already answers on the default socket is used as it is and never stopped here.
 # Needs root (CI and the project's machines run as root).
 set -euo pipefail
@@ -27,6 +28,18 @@ install_engine() {
   apt-get install -y -qq --no-install-recommends docker.io iptables util-linux >/dev/null
 }
 
+# A run that was killed (e.g. with the engine under it) cannot clean up; its containers and networks
+# carry the harness's label, so the next start removes them before they hold names or subnets.
+remove_leftovers() {
+  local ids
+  ids="$("$DOCKER" ps -aq --filter label=keyway.harness=true)"
+  if [ -n "$ids" ]; then
+    # shellcheck disable=SC2086
+    "$DOCKER" rm -f $ids >/dev/null
+  fi
+  "$DOCKER" network prune -f --filter label=keyway.harness=true >/dev/null
+}
+
 start() {
   if engine_answers; then
     echo "docker-engine: an engine already answers; using it"
@@ -44,6 +57,7 @@ start() {
   for _ in $(seq 1 120); do
     if engine_answers; then
       echo "docker-engine: dockerd $(cat "$PIDFILE") answers (log: $LOGFILE)"
+      remove_leftovers
       return 0
     fi
     sleep 0.5
@@ -78,8 +92,9 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  status) engine_answers ;;
   *)
-    echo "usage: $0 start|stop" >&2
+    echo "usage: $0 start|stop|status" >&2
     exit 2
     ;;
 esac

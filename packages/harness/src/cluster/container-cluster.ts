@@ -82,6 +82,7 @@ export async function startContainerCluster(options: ClusterOptions): Promise<Cl
         const ip = `${network.prefix}${10 + i}`;
         const container = new MemberContainer(image, network.name, ip)
           .withName(`${network.name}-m${i}`)
+          .withLabels({ "keyway.harness": "true" })
           .withCommand(memberArgv(options.target, address, addresses, network.name))
           .withBindMounts([
             { source: dataRoot, target: "/data", mode: "rw" },
