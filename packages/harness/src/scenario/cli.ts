@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { randomInt } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatReport } from "../check/index.js";
 import type { ClusterMode } from "../cluster/start.js";
@@ -15,7 +16,9 @@ const USAGE = `usage: pnpm --filter @keyway/harness run scenario -- [options]
   --seed N                  replays a run (default: random, printed first)
   --duration D              traffic length: 20s, 2m, 1500ms (default 20s)
   --mode auto|container|process   (default auto: containers when Docker answers)
-  --clients N               traffic clients (default 4)`;
+  --clients N               traffic clients (default 4)
+  --check-timeout D         budget of the linearizability search (default 30s)
+  --save-history FILE       write the recorded history as JSON (bigints as strings)`;
 
 /** A duration such as `20s`, `2m`, `1500ms` or a bare number of ms, in ms. */
 function parseDurationMs(text: string): number {
@@ -48,6 +51,8 @@ async function main(): Promise<number> {
       duration: { type: "string", default: "20s" },
       mode: { type: "string", default: "auto" },
       clients: { type: "string" },
+      "check-timeout": { type: "string" },
+      "save-history": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -67,9 +72,17 @@ async function main(): Promise<number> {
     durationMs: parseDurationMs(values.duration),
     mode: pick<ClusterMode>(values.mode, ["auto", "container", "process"], "--mode"),
     ...(values.clients === undefined ? {} : { clients: Number(values.clients) }),
+    ...(values["check-timeout"] === undefined
+      ? {}
+      : { checkTimeoutMs: parseDurationMs(values["check-timeout"]) }),
     onFault: (record) => console.log(describeFault(record, originNs)),
   });
   console.log(`mode ${result.mode}`);
+  if (values["save-history"] !== undefined) {
+    const json = JSON.stringify(result.history, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 1);
+    writeFileSync(values["save-history"], json);
+    console.log(`history saved to ${values["save-history"]}`);
+  }
   console.log(formatReport(result.report, result.history));
   console.log(`replay: ${result.replay}`);
   return result.ok ? 0 : 1;
