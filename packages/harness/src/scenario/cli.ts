@@ -79,7 +79,11 @@ async function main(): Promise<number> {
   });
   console.log(`mode ${result.mode}`);
   if (values["save-history"] !== undefined) {
-    const json = JSON.stringify(result.history, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 1);
+    const json = JSON.stringify(
+      result.history,
+      (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
+      1,
+    );
     writeFileSync(values["save-history"], json);
     console.log(`history saved to ${values["save-history"]}`);
   }
