@@ -12,5 +12,11 @@ export { type ClusterMode, closeOpenClusters, startCluster } from "./cluster/sta
 export type { Cluster, ClusterMember, ClusterOptions, Direction, Target } from "./cluster/types.js";
 export { FAULT_KINDS, type FaultKind, parseFaultKind } from "./faults/types.js";
 export type * from "./history/index.js";
+export {
+  type PlantedBug,
+  type PlantedProxy,
+  type PlantedProxyOptions,
+  startPlantedProxy,
+} from "./planted/proxy.js";
 export { replayCommand, runScenario, type ScenarioOptions, type ScenarioResult } from "./scenario/run.js";
 export { MAX_TRAFFIC_CLIENTS, runTraffic, type TrafficOptions } from "./traffic/run.js";

@@ -51,8 +51,8 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     const culprit = window.culprit ? describeOperation(window.culprit, origin) : "(unknown)";
     anomalies.add(
       "nonLinearizable",
-      `no linearization places ${culprit}; from ${describeState(window.start)}, the ${window.operations.length} operations of the window${window.verified ? "" : " (unverified)"} cannot be ordered`,
-      window.operations,
+      `no linearization places ${culprit}; from ${describeState(window.start)}, the ${window.operations.length} operations of the window${window.verified ? "" : " (unverified)"} cannot be ordered (shown with the ${window.context.length} earlier writes of revisions they claim)`,
+      [...window.context, ...window.operations].sort((a, b) => (a.invokeNs < b.invokeNs ? -1 : 1)),
     );
   }
   const searchMs = Date.now() - started;
@@ -68,6 +68,7 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     definite: prepared.ops.filter((op) => op.definite).length,
     dropped: prepared.dropped,
     patched: prepared.patched,
+    unobserved: prepared.unobserved,
     searchSteps: outcome.explored,
     searchMs,
     watches: history.watches.length,

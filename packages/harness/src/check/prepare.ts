@@ -1,4 +1,5 @@
 import type { History, KeyValue, OperationRecord, Result } from "../history/types.js";
+import { highestRevision, watchedThroughout } from "./coverage.js";
 import { initialState, type ModelState, makeState } from "./model.js";
 import { NEVER_NS, type SearchOp } from "./search.js";
 
@@ -12,6 +13,8 @@ export interface Prepared {
   readonly dropped: number;
   /** Unknown puts whose unique value a read or watch showed, turned into known answers. */
   readonly patched: number;
+  /** Unknown puts whose value no read or watch showed while watches covered their key throughout. */
+  readonly unobserved: number;
 }
 
 /** The model state a history starts from. */
@@ -29,15 +32,19 @@ export function startState(history: History): ModelState {
  *
  * An unknown put or cas whose value (unique per run) appears with a mod revision in a read or a
  * watch event certainly took effect at that revision: it becomes a definite operation answered
- * with that revision (as etcd's robustness tests patch their histories). This turns most guesses
- * of the search into facts.
+ * with that revision (as etcd's robustness tests patch their histories). One whose value nothing
+ * showed, while the watches vouched for its key over the whole run, never took effect: a watch
+ * would have delivered it (had a watch missed it, the revision it took stays unexplained and the
+ * search fails: an anomaly either way). This turns most guesses of the search into facts.
  */
 export function prepare(history: History): Prepared {
   const seen = observedRevisions(history);
+  const upTo = highestRevision(history);
   const ops: SearchOp[] = [];
   const records: OperationRecord[] = [];
   let dropped = 0;
   let patched = 0;
+  let unobserved = 0;
   for (const record of history.operations) {
     const { operation, outcome } = record;
     let result: Result | undefined;
@@ -56,8 +63,12 @@ export function prepare(history: History): Prepared {
         dropped++;
         continue;
       }
-      const revision =
-        operation.kind === "put" || operation.kind === "cas" ? seen.get(operation.value) : undefined;
+      const unique = operation.kind === "put" || operation.kind === "cas";
+      const revision = unique ? seen.get(operation.value) : undefined;
+      if (unique && revision === undefined && watchedThroughout(history, operation.key, upTo)) {
+        unobserved++;
+        continue;
+      }
       if (revision !== undefined) {
         patched++;
         result =
@@ -72,7 +83,7 @@ export function prepare(history: History): Prepared {
     ops.push({ operation, result, invokeNs: record.invokeNs, returnNs, definite });
     records.push(record);
   }
-  return { ops, records, init: startState(history), dropped, patched };
+  return { ops, records, init: startState(history), dropped, patched, unobserved };
 }
 
 /**

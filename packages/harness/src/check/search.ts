@@ -60,66 +60,117 @@ export const NEVER_NS = 1n << 63n;
  * keeps the search near-linear.
  */
 export function search(ops: readonly SearchOp[], init: ModelState, deadlineMs: number): SearchOutcome {
-  const list = buildList(ops);
-  const zobrist = zobristWords(ops.length);
-  const cache = new Set<string>();
-  const stack: { entry: number; before: ModelState; step: LinearStep }[] = [];
-  let deepest: LinearStep[] = [];
-  let culprit = NIL;
-  let state = init;
-  let h1 = 0;
-  let h2 = 0;
-  let definiteLeft = ops.filter((op) => op.definite).length;
-  let entry = list.next[list.head] ?? NIL;
-  let explored = 0;
-  while (definiteLeft > 0) {
-    explored++;
-    if ((explored & 4095) === 0 && Date.now() > deadlineMs) {
-      return { kind: "timeout", deepest: deepestOf(stack, deepest), culprit: NIL, explored };
-    }
-    const opIndex = list.op[entry] ?? NIL;
-    const op = ops[opIndex];
-    if (op === undefined) throw new Error("search: ran past the end of the entry list");
-    if (list.isCall[entry] === 1) {
-      const next = step(state, op.operation, op.result);
-      if (next !== undefined) {
-        const n1 = (h1 ^ (zobrist[2 * opIndex] ?? 0)) >>> 0;
-        const n2 = (h2 ^ (zobrist[2 * opIndex + 1] ?? 0)) >>> 0;
-        const key = `${n1}:${n2}:${next.state.cacheKey}`;
-        if (!cache.has(key)) {
-          cache.add(key);
-          stack.push({ entry, before: state, step: { op: opIndex, events: next.events, after: next.state } });
-          state = next.state;
-          h1 = n1;
-          h2 = n2;
-          list.lift(entry);
-          if (op.definite) definiteLeft--;
-          entry = list.next[list.head] ?? NIL;
-          continue;
-        }
-      }
-      entry = list.next[entry] ?? NIL;
-      continue;
-    }
-    // A return entry: its operation was not placed in time. Undo the last choice.
-    if (stack.length > deepest.length || culprit === NIL) {
-      deepest = stack.map((s) => s.step);
-      culprit = opIndex;
-    }
-    const top = stack.pop();
-    if (top === undefined) return { kind: "fail", deepest, culprit, explored };
-    state = top.before;
-    h1 = (h1 ^ (zobrist[2 * top.step.op] ?? 0)) >>> 0;
-    h2 = (h2 ^ (zobrist[2 * top.step.op + 1] ?? 0)) >>> 0;
-    list.unlift(top.entry);
-    if (ops[top.step.op]?.definite === true) definiteLeft++;
-    entry = list.next[top.entry] ?? NIL;
-  }
-  return { kind: "ok", order: stack.map((s) => s.step), explored };
+  return new Searcher(ops, init).run(deadlineMs);
 }
 
-function deepestOf(stack: readonly { step: LinearStep }[], deepest: LinearStep[]): LinearStep[] {
-  return stack.length > deepest.length ? stack.map((s) => s.step) : deepest;
+/** A choice on the search's stack: the entry lifted, the state before it, and the pass it was found in. */
+interface Choice {
+  readonly entry: number;
+  readonly before: ModelState;
+  readonly step: LinearStep;
+  readonly pass: 1 | 2;
+}
+
+/**
+ * The search's state. Candidates are scanned in two passes: definite operations first, then
+ * optional ones. An unknown write is thus only tried where no definite operation fits (a
+ * revision gap it may fill), instead of in every order at every step; the search stays complete,
+ * since on backtracking the optional candidates of that node are still tried.
+ */
+class Searcher {
+  private readonly list: EntryList;
+  private readonly zobrist: Uint32Array;
+  private readonly cache = new Set<string>();
+  private readonly stack: Choice[] = [];
+  private deepest: LinearStep[] = [];
+  private culprit = NIL;
+  private state: ModelState;
+  private h1 = 0;
+  private h2 = 0;
+  private definiteLeft: number;
+  private entry: number;
+  private pass: 1 | 2 = 1;
+
+  constructor(
+    private readonly ops: readonly SearchOp[],
+    init: ModelState,
+  ) {
+    this.list = buildList(ops);
+    this.zobrist = zobristWords(ops.length);
+    this.state = init;
+    this.definiteLeft = ops.filter((op) => op.definite).length;
+    this.entry = this.list.next[this.list.head] ?? NIL;
+  }
+
+  run(deadlineMs: number): SearchOutcome {
+    let explored = 0;
+    while (this.definiteLeft > 0) {
+      explored++;
+      if ((explored & 4095) === 0 && Date.now() > deadlineMs) {
+        const deepest =
+          this.stack.length > this.deepest.length ? this.stack.map((c) => c.step) : this.deepest;
+        return { kind: "timeout", deepest, culprit: NIL, explored };
+      }
+      const { list, entry } = this;
+      const op = this.ops[list.op[entry] ?? NIL];
+      if (op === undefined) throw new Error("search: ran past the end of the entry list");
+      if (list.isCall[entry] === 1) {
+        if (op.definite === (this.pass === 1) && this.tryCall(entry, op)) continue;
+        this.entry = list.next[entry] ?? NIL;
+      } else if (this.pass === 1) {
+        this.pass = 2; // No definite candidate fits here: try the optional ones.
+        this.entry = list.next[list.head] ?? NIL;
+      } else if (!this.backtrack(entry)) {
+        return { kind: "fail", deepest: this.deepest, culprit: this.culprit, explored };
+      }
+    }
+    return { kind: "ok", order: this.stack.map((c) => c.step), explored };
+  }
+
+  /** Linearizes the candidate at `entry` if the model accepts it in a state not seen before. */
+  private tryCall(entry: number, op: SearchOp): boolean {
+    const next = step(this.state, op.operation, op.result);
+    if (next === undefined) return false;
+    const index = this.list.op[entry] ?? NIL;
+    const n1 = (this.h1 ^ (this.zobrist[2 * index] ?? 0)) >>> 0;
+    const n2 = (this.h2 ^ (this.zobrist[2 * index + 1] ?? 0)) >>> 0;
+    const key = `${n1}:${n2}:${next.state.cacheKey}`;
+    if (this.cache.has(key)) return false;
+    this.cache.add(key);
+    this.stack.push({
+      entry,
+      before: this.state,
+      step: { op: index, events: next.events, after: next.state },
+      pass: this.pass,
+    });
+    this.state = next.state;
+    this.h1 = n1;
+    this.h2 = n2;
+    this.list.lift(entry);
+    if (op.definite) this.definiteLeft--;
+    this.entry = this.list.next[this.list.head] ?? NIL;
+    this.pass = 1;
+    return true;
+  }
+
+  /** At a return entry whose operation was not placed: undo the last choice; false when none is left. */
+  private backtrack(entry: number): boolean {
+    if (this.stack.length > this.deepest.length || this.culprit === NIL) {
+      this.deepest = this.stack.map((c) => c.step);
+      this.culprit = this.list.op[entry] ?? NIL;
+    }
+    const top = this.stack.pop();
+    if (top === undefined) return false;
+    const index = top.step.op;
+    this.state = top.before;
+    this.h1 = (this.h1 ^ (this.zobrist[2 * index] ?? 0)) >>> 0;
+    this.h2 = (this.h2 ^ (this.zobrist[2 * index + 1] ?? 0)) >>> 0;
+    this.list.unlift(top.entry);
+    if (this.ops[index]?.definite === true) this.definiteLeft++;
+    this.pass = top.pass;
+    this.entry = this.list.next[top.entry] ?? NIL;
+    return true;
+  }
 }
 
 /** The entry list: call and return entries by time, linked through index arrays. */

@@ -3,7 +3,7 @@ import type { AnomalyList } from "./anomaly.js";
 import { type ModelEvent, sameKv } from "./model.js";
 import type { LinearStep } from "./search.js";
 import { deliveredEvents } from "./watch.js";
-import { describeWatch, watchCovers } from "./watch-range.js";
+import { describeWatch, watchCovers, watchSpan } from "./watch-range.js";
 
 /** The writes of a linearization by the revision they created. */
 export interface RevisionLog {
@@ -42,11 +42,7 @@ export function checkWatchAgainstLog(
 ): void {
   const name = describeWatch(watch, index);
   const delivered = deliveredEvents(watch);
-  const created = watch.responses.find((r) => r.created === true);
-  const start = watch.startRevision > 0n ? watch.startRevision : created ? created.revision + 1n : undefined;
-  let bound = 0n;
-  for (const r of watch.responses) if (r.progressNotify === true && r.revision > bound) bound = r.revision;
-  for (const { event } of delivered) if (event.kv.modRevision > bound) bound = event.kv.modRevision;
+  const span = watchSpan(watch);
   const got = new Map(delivered.map(({ event }) => [`${event.kv.modRevision}/${event.kv.key}`, event]));
   for (const { event } of delivered) {
     const revision = event.kv.modRevision;
@@ -76,7 +72,8 @@ export function checkWatchAgainstLog(
       );
     }
   }
-  if (start === undefined) return;
+  if (span === undefined) return;
+  const { start, bound } = span;
   for (const revision of log.revisions) {
     if (revision < start || revision > bound) continue;
     const write = log.byRevision.get(revision);

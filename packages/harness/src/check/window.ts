@@ -1,7 +1,7 @@
 import type { OperationRecord } from "../history/types.js";
 import type { ModelState } from "./model.js";
 import type { Prepared } from "./prepare.js";
-import { type FailedSearch, NEVER_NS, type SearchOp, search } from "./search.js";
+import { type FailedSearch, type LinearStep, NEVER_NS, type SearchOp, search } from "./search.js";
 
 /** The part of a history that shows a linearizability failure, and the state it starts from. */
 export interface FailingWindow {
@@ -9,6 +9,11 @@ export interface FailingWindow {
   readonly operations: readonly OperationRecord[];
   /** The model state before the window (after the valid prefix the search found). */
   readonly start: ModelState;
+  /**
+   * Writes of the valid prefix that created a revision some window operation also claims (the
+   * other side of a conflict: a lost write's revision reused, the state a stale read contradicts).
+   */
+  readonly context: readonly OperationRecord[];
   /** The operation that could not be placed. */
   readonly culprit: OperationRecord | undefined;
   /** True when a search over the window alone, from `start`, failed again. */
@@ -40,18 +45,29 @@ export function failingWindow(prepared: Prepared, outcome: FailedSearch, deadlin
     const { ops, records } = remainder(prepared, taken, cut);
     const check = search(ops, stateAt(i), deadlineMs);
     if (check.kind === "fail") {
-      return { operations: inWindow(ops, records, cut), start: stateAt(i), culprit, verified: true };
+      const operations = inWindow(ops, records, cut);
+      const shown = context(prepared, deepest.slice(0, i), operations);
+      return { operations, context: shown, start: stateAt(i), culprit, verified: true };
     }
     if (check.kind === "timeout") break;
   }
   const taken = new Set(deepest.map((s) => s.op));
   const { ops, records } = remainder(prepared, taken, cut);
-  return {
-    operations: inWindow(ops, records, cut),
-    start: stateAt(deepest.length),
-    culprit,
-    verified: false,
-  };
+  const operations = inWindow(ops, records, cut);
+  const start = stateAt(deepest.length);
+  return { operations, context: context(prepared, deepest, operations), start, culprit, verified: false };
+}
+
+function context(
+  prepared: Prepared,
+  prefix: readonly LinearStep[],
+  window: readonly OperationRecord[],
+): OperationRecord[] {
+  const claimed = new Set<bigint>();
+  for (const { outcome } of window) if (outcome.status === "ok") claimed.add(outcome.result.revision);
+  return prefix
+    .filter((s) => s.events.length > 0 && claimed.has(s.after.revision))
+    .flatMap((s) => prepared.records[s.op] ?? []);
 }
 
 function remainder(
