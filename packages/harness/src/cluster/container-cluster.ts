@@ -47,6 +47,27 @@ async function hostPid(id: string): Promise<number> {
   return Number(await docker(["inspect", "--format", "{{.State.Pid}}", id]));
 }
 
+/** Attempts of `docker pause` before falling back to SIGSTOP. */
+const FREEZE_ATTEMPTS = 3;
+
+/**
+ * Pauses a container with the cgroup freezer (`docker pause`). On a busy machine the freezer can
+ * time out ("unable to freeze"; runc thaws the container again); after a few attempts the member's
+ * one process gets SIGSTOP instead, which stops it just as well. Resolves false in that case.
+ */
+async function freeze(id: string): Promise<boolean> {
+  for (let attempt = 1; attempt <= FREEZE_ATTEMPTS; attempt++) {
+    try {
+      await docker(["pause", id]);
+      return true;
+    } catch (err) {
+      if (!String(err).includes("unable to freeze")) throw err;
+    }
+  }
+  await docker(["kill", "--signal", "STOP", id]);
+  return false;
+}
+
 /** Runs iptables inside the network namespace of the process `pid` (the host's binary). */
 async function iptablesIn(pid: number, args: readonly string[]): Promise<void> {
   await run("nsenter", ["-t", String(pid), "-n", "iptables", "-w", ...args]);
@@ -142,6 +163,8 @@ function containerCluster(
     return m;
   };
   const id = (index: number) => member(index).container.getId();
+  // Members paused by SIGSTOP because the cgroup freezer gave up (see freeze).
+  const stoppedBySignal = new Set<number>();
   let closed = false;
   const cluster: Cluster = {
     target: options.target,
@@ -156,8 +179,13 @@ function containerCluster(
       await docker(["start", id(index)]);
       await waitServing(member(index).endpoint, () => containerLogs(id(index)));
     },
-    pause: async (index) => void (await docker(["pause", id(index)])),
-    resume: async (index) => void (await docker(["unpause", id(index)])),
+    async pause(index) {
+      if (!(await freeze(id(index)))) stoppedBySignal.add(index);
+    },
+    async resume(index) {
+      if (stoppedBySignal.delete(index)) await docker(["kill", "--signal", "CONT", id(index)]);
+      else await docker(["unpause", id(index)]);
+    },
     async dropPeers(index, peers, direction: Direction) {
       const pid = await hostPid(id(index));
       if (pid === 0) throw new Error(`member ${index} is not running`);
