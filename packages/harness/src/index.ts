@@ -12,6 +12,7 @@ export { type ClusterMode, closeOpenClusters, startCluster } from "./cluster/sta
 export type { Cluster, ClusterMember, ClusterOptions, Direction, Target } from "./cluster/types.js";
 export { FAULT_KINDS, type FaultKind, parseFaultKind } from "./faults/types.js";
 export type * from "./history/index.js";
+export { parseHistory, serializeHistory } from "./history/json.js";
 export {
   type PlantedBug,
   type PlantedProxy,

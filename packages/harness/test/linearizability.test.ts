@@ -108,15 +108,16 @@ describe("linearizability checker on hand-built histories", () => {
     expect(report.stats.patched).toBe(1);
   });
 
-  it("drops an unknown put nothing showed while watches covered its key throughout", () => {
+  it("drops an unknown put and delete nothing showed while watches covered their key throughout", () => {
     const h = new HistoryBuilder()
       .seq({ kind: "put", key: "ka", value: "1" }, { kind: "put", revision: 2n })
       .seq({ kind: "put", key: "ka", value: "u" }, { status: "unknown", error: "timeout" })
+      .seq({ kind: "delete", key: "ka" }, { status: "unknown", error: "timeout" })
       .seq({ kind: "put", key: "ka", value: "2" }, { kind: "put", revision: 4n })
       .watch(2, [[putEvent(kv("ka", "1", 2, 2, 1))], [putEvent(kv("ka", "2", 2, 4, 3))]])
       .build();
     const report = checkHistory(h);
-    expect(report.stats.unobserved).toBe(1);
+    expect(report.stats.unobserved).toBe(2);
     // Revision 3 is then unexplained: whatever took it, the watch did not deliver it.
     expect(report.anomalies.map((a) => a.kind)).toEqual(["nonLinearizable"]);
   });

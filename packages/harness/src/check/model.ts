@@ -10,9 +10,9 @@ export interface ModelState {
   readonly keys: ReadonlyMap<string, KeyValue>;
   readonly leases: ReadonlySet<bigint>;
   /**
-   * Identity of the state for the search's cache: the revision and the keys. The live leases are
-   * left out on purpose: they are a function of which operations were linearized (grants and
-   * revokes), which the cache key already holds.
+   * Identity of the state for the search's cache: a 64-bit hash of the revision and the keys. The
+   * live leases are left out on purpose: they are a function of which operations were linearized
+   * (grants and revokes), which the cache key already holds.
    */
   readonly cacheKey: string;
 }
@@ -49,7 +49,22 @@ export function makeState(
       (kv) =>
         `${kv.key}\u0000${kv.value}\u0000${kv.createRevision}.${kv.modRevision}.${kv.version}.${kv.lease}`,
     );
-  return { revision, keys, leases, cacheKey: `${revision}|${parts.join("\u0001")}` };
+  return { revision, keys, leases, cacheKey: hash64(`${revision}|${parts.join("\u0001")}`) };
+}
+
+/**
+ * Two FNV-1a 32-bit hashes with different offsets, as one short string: the search's cache
+ * holds one key per explored step, and full state strings made it hundreds of MB on long runs.
+ */
+function hash64(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return `${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
 /** True when two key-values are equal in every field. */

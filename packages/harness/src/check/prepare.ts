@@ -1,4 +1,4 @@
-import type { History, KeyValue, OperationRecord, Result } from "../history/types.js";
+import type { History, KeyValue, Operation, OperationRecord, Result } from "../history/types.js";
 import { highestRevision, watchedThroughout } from "./coverage.js";
 import { initialState, type ModelState, makeState } from "./model.js";
 import { NEVER_NS, type SearchOp } from "./search.js";
@@ -13,7 +13,7 @@ export interface Prepared {
   readonly dropped: number;
   /** Unknown puts whose unique value a read or watch showed, turned into known answers. */
   readonly patched: number;
-  /** Unknown puts whose value no read or watch showed while watches covered their key throughout. */
+  /** Unknown writes that watches covering their keys throughout would have shown, and did not. */
   readonly unobserved: number;
 }
 
@@ -38,44 +38,26 @@ export function startState(history: History): ModelState {
  * search fails: an anomaly either way). This turns most guesses of the search into facts.
  */
 export function prepare(history: History): Prepared {
-  const seen = observedRevisions(history);
-  const upTo = highestRevision(history);
+  const facts = observedFacts(history);
   const ops: SearchOp[] = [];
   const records: OperationRecord[] = [];
-  let dropped = 0;
-  let patched = 0;
-  let unobserved = 0;
+  const counts = { dropped: 0, patched: 0, unobserved: 0 };
   for (const record of history.operations) {
     const { operation, outcome } = record;
     let result: Result | undefined;
-    if (outcome.status === "failed") {
-      dropped++;
+    if (outcome.status === "failed" || (operation.kind === "get" && operation.serializable === true)) {
+      counts.dropped++;
       continue;
     }
-    if (outcome.status === "ok") {
-      if (operation.kind === "get" && operation.serializable === true) {
-        dropped++;
+    if (outcome.status === "ok") result = outcome.result;
+    else {
+      const judged = judgeUnknown(operation, facts);
+      if (judged === "dropped" || judged === "unobserved") {
+        counts[judged]++;
         continue;
       }
-      result = outcome.result;
-    } else {
-      if (operation.kind === "get" || operation.kind === "range" || operation.kind === "leaseGrant") {
-        dropped++;
-        continue;
-      }
-      const unique = operation.kind === "put" || operation.kind === "cas";
-      const revision = unique ? seen.get(operation.value) : undefined;
-      if (unique && revision === undefined && watchedThroughout(history, operation.key, upTo)) {
-        unobserved++;
-        continue;
-      }
-      if (revision !== undefined) {
-        patched++;
-        result =
-          operation.kind === "put"
-            ? { kind: "put", revision }
-            : { kind: "cas", revision, succeeded: true, kv: undefined };
-      }
+      if (judged !== undefined) counts.patched++;
+      result = judged;
     }
     const definite = result !== undefined;
     // A patched write did happen, but the client gave up before it did: it may land any time later.
@@ -83,7 +65,78 @@ export function prepare(history: History): Prepared {
     ops.push({ operation, result, invokeNs: record.invokeNs, returnNs, definite });
     records.push(record);
   }
-  return { ops, records, init: startState(history), dropped, patched, unobserved };
+  return { ops, records, init: startState(history), ...counts };
+}
+
+/** What the reads and watches of a history prove about its unknown writes. */
+interface Facts {
+  readonly history: History;
+  /** Value → the mod revision it was written at. */
+  readonly seen: ReadonlyMap<string, bigint>;
+  readonly upTo: bigint;
+  /** Keys with a delivered delete event at a revision no acknowledged or patched write claims. */
+  readonly unclaimedDeletes: ReadonlySet<string>;
+}
+
+function observedFacts(history: History): Facts {
+  const seen = observedRevisions(history);
+  const claimed = new Set(seen.values());
+  for (const { outcome } of history.operations) {
+    if (outcome.status !== "ok") continue;
+    const r = outcome.result;
+    if (r.kind === "put" || (r.kind === "cas" && r.succeeded) || (r.kind === "delete" && r.deleted > 0n)) {
+      claimed.add(r.revision);
+    }
+  }
+  const unclaimedDeletes = new Set<string>();
+  for (const watch of history.watches) {
+    for (const { events } of watch.responses) {
+      for (const { type, kv } of events)
+        if (type === "delete" && !claimed.has(kv.modRevision)) unclaimedDeletes.add(kv.key);
+    }
+  }
+  return { history, seen, upTo: highestRevision(history), unclaimedDeletes };
+}
+
+/**
+ * An unknown call: dropped (no effect possible), `unobserved` (it would have been seen), a
+ * patched answer, or undefined (optional: it may or may not have taken effect).
+ * - put/cas: patched when its unique value was seen; unobserved when the watches covered its key
+ *   throughout and never showed it.
+ * - delete: unobserved when the watches covered its key throughout and no delete of the key is
+ *   left unexplained (an applied delete of an absent key is a no-op: the same as not applied).
+ * - lease revoke: the same, for every key ever put with the lease. (Assuming the lease lived on
+ *   is the lenient side for later puts on it.)
+ */
+function judgeUnknown(operation: Operation, facts: Facts): Result | "dropped" | "unobserved" | undefined {
+  const { history, upTo } = facts;
+  switch (operation.kind) {
+    case "get":
+    case "range":
+    case "leaseGrant":
+      return "dropped";
+    case "put":
+    case "cas": {
+      const revision = facts.seen.get(operation.value);
+      if (revision === undefined)
+        return watchedThroughout(history, operation.key, upTo) ? "unobserved" : undefined;
+      return operation.kind === "put"
+        ? { kind: "put", revision }
+        : { kind: "cas", revision, succeeded: true, kv: undefined };
+    }
+    case "delete":
+      return !facts.unclaimedDeletes.has(operation.key) && watchedThroughout(history, operation.key, upTo)
+        ? "unobserved"
+        : undefined;
+    case "leaseRevoke": {
+      const keys = history.operations.flatMap(({ operation: o }) =>
+        o.kind === "put" && o.lease === operation.lease ? [o.key] : [],
+      );
+      const unseen = (key: string) =>
+        !facts.unclaimedDeletes.has(key) && watchedThroughout(history, key, upTo);
+      return keys.every(unseen) ? "unobserved" : undefined;
+    }
+  }
 }
 
 /**

@@ -41,6 +41,9 @@ export type SearchOutcome =
 
 const NIL = -1;
 
+/** Most (linearized set, state) pairs the search remembers (~100 MB of short keys). */
+export const MAX_CACHE_ENTRIES = 2_000_000;
+
 /** A return time after every other: operations that may take effect at any time after invoke. */
 export const NEVER_NS = 1n << 63n;
 
@@ -53,7 +56,8 @@ export const NEVER_NS = 1n << 63n;
  * Revisions prune hard: a write is accepted only when the model's revision is one below its
  * answer's, a read only at its own revision, so almost every candidate but the right one fails
  * at once. The linearized set is kept as a 64-bit Zobrist hash (two xor-ed 32-bit words per
- * operation); a collision could prune a valid branch (a false anomaly) with probability ~n²/2⁶⁴.
+ * operation) and the state as a 64-bit hash; a collision could prune a valid branch (a false
+ * anomaly) with probability ~n²/2⁶⁴ for n explored steps.
  *
  * No partitioning per key: every write bumps the one global revision and every read returns it,
  * so operations on different keys constrain each other's order; the revision pruning instead
@@ -136,6 +140,8 @@ class Searcher {
     const n2 = (this.h2 ^ (this.zobrist[2 * index + 1] ?? 0)) >>> 0;
     const key = `${n1}:${n2}:${next.state.cacheKey}`;
     if (this.cache.has(key)) return false;
+    // The cache only saves work: dropping it at its bound costs time, never a wrong answer.
+    if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.clear();
     this.cache.add(key);
     this.stack.push({
       entry,

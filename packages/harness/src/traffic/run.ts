@@ -34,6 +34,14 @@ export interface TrafficOptions {
 export const MAX_TRAFFIC_CLIENTS = 64;
 
 /**
+ * A client pauses after an error, doubling per consecutive error: against a dead member, calls
+ * fail at once, and a tight loop would fill the history with thousands of refusals per second
+ * and starve the machine (a restarting member took 5 s instead of 1 under it).
+ */
+const ERROR_BACKOFF_MS = 20;
+const MAX_ERROR_BACKOFF_MS = 500;
+
+/**
  * Runs seeded traffic against a cluster and records everything: each client's calls with
  * monotonic invoke/return times and exact outcomes, and every response of the watch streams.
  *
@@ -78,10 +86,14 @@ export async function runTraffic(options: TrafficOptions): Promise<History> {
   const running = Array.from({ length: clients }, async (_, client) => {
     const workload = new Workload(client, keys, prefix, end, leaseTtlSeconds, rng.fork());
     await using kv = connect();
+    let failures = 0;
     while (Date.now() < deadline && options.signal?.aborted !== true) {
       const operation = workload.next();
       const outcome = await recorder.record(client, operation, () => execute(kv, operation, timeoutMs));
       workload.observe(operation, outcome);
+      failures = outcome.status === "ok" ? 0 : failures + 1;
+      if (failures > 0)
+        await pause(Math.min(ERROR_BACKOFF_MS * 2 ** (failures - 1), MAX_ERROR_BACKOFF_MS), deadline);
     }
   });
   await Promise.all(running);
@@ -102,6 +114,11 @@ async function readInitial(
   await using client = connect();
   const r = await client.range(prefix, { prefix: true });
   return { revision: r.revision, kvs: r.kvs.map(recordKv) };
+}
+
+/** Sleeps `ms`, but not past `deadline` (epoch ms). */
+function pause(ms: number, deadline: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(ms, deadline - Date.now()))));
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
