@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { KeywayClient, type MemberStatus } from "@keyway/client";
 
-/** How long a member may take to serve after a (re)start; etcd elects within a few seconds. */
-export const SERVE_TIMEOUT_MS = 30_000;
+/**
+ * How long a member may take to serve after a (re)start. etcd elects within a few seconds and
+ * Keyway starts in ~3 s, but a loaded 2-core machine has been seen to need 25 s.
+ */
+export const SERVE_TIMEOUT_MS = 60_000;
 
 /** The member's status, or undefined when it does not answer within `timeoutMs`. */
 export async function memberStatus(endpoint: string, timeoutMs: number): Promise<MemberStatus | undefined> {

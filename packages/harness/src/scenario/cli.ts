@@ -6,6 +6,7 @@ import { formatReport } from "../check/index.js";
 import type { ClusterMode } from "../cluster/start.js";
 import type { Target } from "../cluster/types.js";
 import { FAULT_KINDS, parseFaultKind } from "../faults/types.js";
+import { serializeHistory } from "../history/json.js";
 import type { FaultRecord } from "../history/types.js";
 import { runScenario } from "./run.js";
 
@@ -18,7 +19,7 @@ const USAGE = `usage: pnpm --filter @keyway/harness run scenario -- [options]
   --mode auto|container|process   (default auto: containers when Docker answers)
   --clients N               traffic clients (default 4)
   --check-timeout D         budget of the linearizability search (default 30s)
-  --save-history FILE       write the recorded history as JSON (bigints as strings)`;
+  --save-history FILE       write the recorded history as JSON (parseHistory reads it back)`;
 
 /** A duration such as `20s`, `2m`, `1500ms` or a bare number of ms, in ms. */
 function parseDurationMs(text: string): number {
@@ -79,12 +80,7 @@ async function main(): Promise<number> {
   });
   console.log(`mode ${result.mode}`);
   if (values["save-history"] !== undefined) {
-    const json = JSON.stringify(
-      result.history,
-      (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
-      1,
-    );
-    writeFileSync(values["save-history"], json);
+    writeFileSync(values["save-history"], serializeHistory(result.history));
     console.log(`history saved to ${values["save-history"]}`);
   }
   console.log(formatReport(result.report, result.history));
