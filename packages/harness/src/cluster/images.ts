@@ -73,12 +73,26 @@ function importRootfs(root: string, tag: string): Promise<void> {
   });
 }
 
+/** Tags this process already ensured: hashing node and its libraries costs ~1.5 s per call. */
+const ensured = new Map<Target, Promise<string>>();
+
 /**
  * Builds (once per content hash) the image a target's members run, by `docker import` of a root
  * filesystem holding only the target's binary and its shared libraries, plus /data and /tmp.
- * No registry is needed. Resolves with the image tag; a cached image is reused as it is.
+ * No registry is needed. Resolves with the image tag; a cached image is reused as it is, and a
+ * process asks the engine once per target.
  */
-export async function ensureImage(target: Target): Promise<string> {
+export function ensureImage(target: Target): Promise<string> {
+  let tag = ensured.get(target);
+  if (tag === undefined) {
+    tag = buildImage(target);
+    ensured.set(target, tag);
+    tag.catch(() => ensured.delete(target)); // a failed build is tried again next time
+  }
+  return tag;
+}
+
+async function buildImage(target: Target): Promise<string> {
   const binaries = await binariesOf(target);
   // The image holds the program (etcd or node) and the libraries; addons stay in the mounted repo.
   const files = [binaries[0] as string, ...(await sharedLibraries(binaries))];
