@@ -13,6 +13,17 @@ export interface RecordedWatchOptions {
   readonly records: WatchRecord[];
 }
 
+/**
+ * HTTP/2 pings every 5 s (etcd refuses more frequent ones) with a 3 s deadline, so a stream to a
+ * paused or partitioned member breaks and moves on instead of hanging; no receive limit, since a
+ * catch-up after a partition can exceed grpc-js's 4 MB default.
+ */
+const CHANNEL_OPTIONS = {
+  "grpc.keepalive_time_ms": 5_000,
+  "grpc.keepalive_timeout_ms": 3_000,
+  "grpc.max_receive_message_length": -1,
+};
+
 /** Pause between a broken stream and its re-creation. */
 const RESUME_DELAY_MS = 100;
 /** How long {@link RecordedWatch.stop} asks for a progress notification before giving up. */
@@ -51,7 +62,7 @@ export class RecordedWatch {
   /** One stream, until it breaks or is stopped; true when the server canceled the watch. */
   private runOnce(endpoint: string): Promise<boolean> {
     const address = endpoint.replace(/^https?:\/\//, "");
-    const client = new etcdserverpb.WatchClient(address, credentials.createInsecure());
+    const client = new etcdserverpb.WatchClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
     const metadata = new Metadata();
     metadata.set("hasleader", "true");
     const stream = client.watch(metadata);
