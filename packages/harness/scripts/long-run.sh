@@ -11,7 +11,9 @@ SEED="${2:-1}"
 failed=()
 run() {
   echo "=== $*"
-  if ! node ./dist/scenario/cli.js --seed "$SEED" --duration "$DURATION" --mode container "$@"; then
+  # Histories with many unknown writes (Keyway under kill -9) can need more than the default 30 s
+  # of linearizability search.
+  if ! node ./dist/scenario/cli.js --seed "$SEED" --duration "$DURATION" --mode container --check-timeout 5m "$@"; then
     failed+=("$* --seed $SEED")
   fi
   SEED=$((SEED + 1))
