@@ -1,10 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite: build, lint, circular-import check, every vitest suite (unit, process,
-# etcd differential, crash; the client, lock and registry suites against etcd, then against Keyway), and the Raft
-# simulator at CI scale.
+# etcd differential, crash, the fault harness's container scenarios; the client, lock and registry
+# suites against etcd, then against Keyway), and the Raft simulator at CI scale.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-etcd.sh
+# The fault harness's container scenarios need a Docker engine: start one (installing Debian's
+# docker.io if missing) unless one answers already, and stop it at the end, also on failure. In CI
+# an engine that cannot start fails the run; elsewhere those scenarios skip (process mode runs).
+ENGINE=packages/harness/scripts/docker-engine.sh
+if ! bash "$ENGINE" status; then
+  trap 'bash "$ENGINE" stop' EXIT
+  if ! bash "$ENGINE" start; then
+    if [ "${CI:-}" = "true" ]; then exit 1; fi
+    echo "test-all: no Docker engine; the container scenarios will be skipped" >&2
+  fi
+fi
 pnpm exec tsc -b
 # Test files, examples and benchmarks are code too: type-checked against the packages' sources.
 pnpm exec tsc -p tsconfig.tests.json

@@ -117,4 +117,18 @@ export interface History {
   readonly initial?: { readonly revision: bigint; readonly kvs: readonly KeyValue[] };
   readonly operations: readonly OperationRecord[];
   readonly watches: readonly WatchRecord[];
+  /** The faults injected while the history was recorded (absent: none, or not recorded). */
+  readonly faults?: readonly FaultRecord[];
+}
+
+/** One fault action of a run, logged when it was taken. */
+export interface FaultRecord {
+  /** `process.hrtime.bigint()` when the action was taken (the operations' clock). */
+  readonly atNs: bigint;
+  /** e.g. `kill`, `restart`, `pause`, `resume`, `drop-in`, `drop-out`, `heal`. */
+  readonly action: string;
+  /** Member indices the action acted on. */
+  readonly members: readonly number[];
+  /** Peers whose traffic a drop affects, and why a member was chosen (e.g. "leader"). */
+  readonly detail?: string;
 }
