@@ -33,6 +33,8 @@ export interface KeywayErrorInit {
   message: string;
   /** For `compacted` watch errors and compacted reads: the compaction revision, when known. */
   compactRevision?: bigint;
+  /** The call was never sent (see {@link KeywayError.notSent}). */
+  notSent?: boolean;
   cause?: unknown;
 }
 
@@ -46,12 +48,18 @@ export class KeywayError extends Error {
   readonly reason: KeywayErrorReason;
   /** Set on `compacted` errors raised by a watch: the first revision still available. */
   readonly compactRevision: bigint | undefined;
+  /**
+   * True when a write failed before any attempt of it was sent (no endpoint could be connected),
+   * so it certainly took no effect; false when it may or may not have been applied.
+   */
+  readonly notSent: boolean;
 
   constructor(init: KeywayErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.code = init.code;
     this.reason = init.reason;
     this.compactRevision = init.compactRevision;
+    this.notSent = init.notSent ?? false;
   }
 
   /** True when `err` is a KeywayError with one of the given reasons. */

@@ -14,7 +14,7 @@ import {
 import type { ClientEvents } from "./client-events.js";
 import type { Endpoint } from "./endpoint.js";
 import type { EndpointPool } from "./endpoint-pool.js";
-import { KeywayError, type KeywayErrorReason } from "./errors.js";
+import { KeywayError, type KeywayErrorInit, type KeywayErrorReason } from "./errors.js";
 
 /** A gRPC method as the generated service definitions describe it. */
 export interface UnaryMethod<Req, Res> {
@@ -182,7 +182,7 @@ export class Transport {
         tried ??= new Set();
         tried.add(endpoint);
         if (target !== undefined || tried.size >= this.pool.all().length || !this.retryable(err, ctx))
-          throw err;
+          throw notSent(err);
         continue;
       }
       return this.withAuth(endpoint, method, request, ctx);
@@ -333,6 +333,20 @@ function pastDeadline(ctx: CallContext): boolean {
 
 function earliest(a: number | undefined, b: number): number {
   return a === undefined ? b : Math.min(a, b);
+}
+
+/** The error of a write no attempt of which was sent: it certainly took no effect. */
+function notSent(err: unknown): KeywayError {
+  const e = KeywayError.from(err);
+  const init: KeywayErrorInit = {
+    code: e.code,
+    reason: e.reason,
+    message: e.message,
+    notSent: true,
+    cause: e.cause,
+  };
+  if (e.compactRevision !== undefined) init.compactRevision = e.compactRevision;
+  return new KeywayError(init);
 }
 
 function unavailable(endpoint: Endpoint, cause: unknown): KeywayError {

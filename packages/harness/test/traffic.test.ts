@@ -1,6 +1,7 @@
 import { status } from "@grpc/grpc-js";
-import { KeywayError } from "@keyway/client";
+import { KeywayClient, KeywayError } from "@keyway/client";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../src/cluster/free-port.js";
 import { classifyError } from "../src/traffic/classify.js";
 import { Prng } from "../src/traffic/prng.js";
 import { Workload } from "../src/traffic/workload.js";
@@ -39,6 +40,21 @@ describe("traffic", () => {
     expect(classifyError(etcd(status.UNAVAILABLE, "etcdserver: requested lease not found")).status).toBe(
       "unknown",
     );
+  });
+
+  it("a write that could reach no endpoint was never sent: failed, not unknown", async () => {
+    const port = await freePort();
+    await using client = new KeywayClient({
+      endpoints: [`http://127.0.0.1:${port}`],
+      retry: { retries: 0 },
+      connectTimeoutMs: 300,
+    });
+    const error = await client.put("k", "v").then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(KeywayError.is(error, "unavailable") && error.notSent).toBe(true);
+    expect(classifyError(error).status).toBe("failed");
   });
 
   it("revokes only leases it holds, and uses a held lease for puts", () => {
