@@ -14,6 +14,7 @@
  * ```
  */
 export { WalCorruptError } from "./errors.js";
+export { nodeWalFs, type WalFile, type WalFs, type WalOpenFlags } from "./fs.js";
 export type {
   HardState,
   WalBatch,

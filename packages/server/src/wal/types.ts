@@ -1,3 +1,5 @@
+import type { WalFs } from "./fs.js";
+
 /** One Raft log entry as the WAL stores it. `index` and `term` are non-negative safe integers. */
 export interface WalEntry {
   index: number;
@@ -56,6 +58,8 @@ export interface WalOptions {
    * WAL is created; an existing WAL keeps the metadata it was created with (see {@link WalReplay}).
    */
   metadata?: Uint8Array;
+  /** The file system; default the real one (`nodeWalFs`). Tests inject a simulated machine. */
+  fs?: WalFs;
 }
 
 /** The state recovered by {@link Wal.open}. */
