@@ -26,7 +26,8 @@ export async function lockDir(fs: WalFs, dir: string): Promise<() => Promise<voi
       (bytes) => bytes.toString("utf8"),
       () => "",
     );
-    const owner = Number.parseInt(text, 10);
+    // Without its newline the file is a write torn by a machine crash: its number names no one.
+    const owner = text.endsWith("\n") ? Number.parseInt(text, 10) : Number.NaN;
     if (Number.isSafeInteger(owner) && owner !== process.pid && isRunning(owner)) {
       throw new Error(`wal: ${dir} is in use by process ${owner} (remove ${path} if it is not)`);
     }
