@@ -1,5 +1,5 @@
 import { StateMachine, type StateMachineOptions } from "../apply/index.js";
-import { Wal, type WalFs, type WalLogger } from "../wal/index.js";
+import { Wal, type WalFs, type WalLogger, type WalSyncMode } from "../wal/index.js";
 import { BackendCommitter, type BackendCommitterOptions } from "./backend-committer.js";
 import { Checkpointer } from "./checkpoint.js";
 import { Proposer } from "./proposer.js";
@@ -13,6 +13,8 @@ export interface MemberStorageOptions {
   /** Default the real file system. */
   walFs?: WalFs;
   walSegmentSizeBytes?: number;
+  /** Default `fdatasync`. */
+  walSyncMode?: WalSyncMode;
   /** Member and cluster id at the head of every WAL segment; a WAL naming others refuses to open. */
   metadata: Uint8Array;
   /** The vote recorded in the hard state (one member votes for itself). */
@@ -58,6 +60,7 @@ export async function openMemberStorage(options: MemberStorageOptions): Promise<
       metadata: options.metadata,
       ...(options.walFs && { fs: options.walFs }),
       ...(options.walSegmentSizeBytes && { segmentSizeBytes: options.walSegmentSizeBytes }),
+      ...(options.walSyncMode && { syncMode: options.walSyncMode }),
       ...(options.onFsync && { onFsync: options.onFsync }),
     });
   } catch (error) {

@@ -3,6 +3,7 @@
  * ({@link nodeWalFs}); a simulated twin (test/sim/) models a machine whose unsynced writes are
  * lost or torn by a crash, so recovery can be checked at thousands of crash points in-process.
  */
+import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 
 /** An open file. Positions and lengths are in bytes. */
@@ -26,7 +27,11 @@ export type WalOpenFlags = "r" | "r+" | "w" | "wx";
  * only after the parent directory is synced (`open(dir, "r")` then `sync()`).
  */
 export interface WalFs {
-  open(path: string, flags: WalOpenFlags): Promise<WalFile>;
+  /**
+   * Opens a file. With `dataSync` (only with "r+"), a write resolves once its data is durable
+   * (O_DSYNC), so no fdatasync call is needed after it.
+   */
+  open(path: string, flags: WalOpenFlags, options?: { dataSync?: boolean }): Promise<WalFile>;
   readFile(path: string): Promise<Buffer>;
   /** Names in a directory (not paths), in no particular order. */
   readdir(dir: string): Promise<string[]>;
@@ -39,8 +44,10 @@ export interface WalFs {
 
 /** The real file system. */
 export const nodeWalFs: WalFs = {
-  async open(path, flags) {
-    const fh = await open(path, flags);
+  async open(path, flags, options) {
+    if (options?.dataSync === true && flags !== "r+")
+      throw new Error(`wal: dataSync needs "r+", not "${flags}"`);
+    const fh = await open(path, options?.dataSync === true ? constants.O_RDWR | constants.O_DSYNC : flags);
     return {
       write: async (buf, offset, length, position) =>
         (await fh.write(buf, offset, length, position)).bytesWritten,

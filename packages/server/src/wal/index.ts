@@ -24,5 +24,6 @@ export type {
   WalReplay,
   WalSnapshot,
   WalStats,
+  WalSyncMode,
 } from "./types.js";
 export { DEFAULT_SEGMENT_SIZE_BYTES, Wal } from "./wal.js";

@@ -49,9 +49,16 @@ export async function removeLeftovers(fs: WalFs, dir: string, leftovers: readonl
 /**
  * Creates a segment holding `head`, atomically: written and fdatasync'd under a temp name, then
  * renamed and the directory fsync'd, so a segment file never exists without its complete head.
- * Returns the open handle (positioned writes continue at `head.length`).
+ * Returns the open handle (positioned writes continue at `head.length`); with `dataSync`, one
+ * whose writes are durable when they return (O_DSYNC).
  */
-export async function createSegment(fs: WalFs, dir: string, name: string, head: Buffer): Promise<WalFile> {
+export async function createSegment(
+  fs: WalFs,
+  dir: string,
+  name: string,
+  head: Buffer,
+  dataSync = false,
+): Promise<WalFile> {
   const tmpPath = join(dir, `${name}.tmp`);
   const fh = await fs.open(tmpPath, "w");
   try {
@@ -63,7 +70,9 @@ export async function createSegment(fs: WalFs, dir: string, name: string, head: 
     await fh.close();
     throw error;
   }
-  return fh;
+  if (!dataSync) return fh;
+  await fh.close();
+  return fs.open(join(dir, name), "r+", { dataSync: true });
 }
 
 /** Writes all of `buf` at `position` (a positioned write may write less than asked). */

@@ -30,6 +30,7 @@ function open(machine: SimMachine, rng: SeededRng, fatal: Error[]): Promise<Memb
     walDir: "/data/member/wal",
     walFs: machine.disk,
     walSegmentSizeBytes: 1024 + rng.int(4096),
+    walSyncMode: rng.chance(0.5) ? "o_dsync" : "fdatasync",
     metadata: Buffer.from("member-1"),
     memberId: 1n,
     maxRequestBytes: 1 << 20,

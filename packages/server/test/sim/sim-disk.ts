@@ -91,7 +91,7 @@ export class SimDisk implements WalFs {
     return next;
   }
 
-  async open(path: string, flags: WalOpenFlags): Promise<WalFile> {
+  async open(path: string, flags: WalOpenFlags, options?: { dataSync?: boolean }): Promise<WalFile> {
     this.step();
     if (this.dirs.has(path)) return this.dirHandle(path);
     let inode = this.entries.get(path);
@@ -107,10 +107,11 @@ export class SimDisk implements WalFs {
       }
     }
     if (inode === undefined) throw errno("ENOENT", path);
-    return this.fileHandle(inode);
+    return this.fileHandle(inode, options?.dataSync === true);
   }
 
-  private fileHandle(inode: Inode): WalFile {
+  /** With `dataSync` (O_DSYNC), each write is durable when it returns. */
+  private fileHandle(inode: Inode, dataSync: boolean): WalFile {
     const sync = async () => {
       this.step();
       inode.durable = Buffer.from(inode.data);
@@ -122,6 +123,10 @@ export class SimDisk implements WalFs {
         const bytes = Buffer.from(buf.subarray(offset, offset + length));
         inode.data = writeAt(inode.data, bytes, position);
         inode.unsynced.push({ kind: "write", position, bytes });
+        if (dataSync) {
+          inode.durable = Buffer.from(inode.data);
+          inode.unsynced = [];
+        }
         return length;
       },
       datasync: sync,
