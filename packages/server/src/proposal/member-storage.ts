@@ -76,7 +76,6 @@ export async function openMemberStorage(options: MemberStorageOptions): Promise<
       );
     }
     recovered = replayWal(replay.entries, stateMachine, replay.snapshot?.index ?? 0);
-    await stateMachine.commit();
     // One member wins every election at once: a restart is a new term, as with etcd.
     const term = (replay.hardState?.term ?? 0) + 1;
     await wal.append({ hardState: { term, vote: options.memberId, commit: recovered.lastIndex } });
@@ -113,6 +112,8 @@ function wire(
       checkpointer.applied();
     },
   });
+  // Replayed entries wait in the write buffer; commit them in the background, not before serving.
+  committer.applied();
   return {
     stateMachine,
     wal,
