@@ -25,6 +25,7 @@ export class SimKv implements KvBackend {
   constructor(
     readonly tables: Tables,
     private readonly step: () => void,
+    private readonly crashed: () => boolean,
   ) {}
 
   get(table: BackendTable, key: Buffer): Buffer | undefined {
@@ -50,8 +51,11 @@ export class SimKv implements KvBackend {
     }
   }
 
+  /** Like lmdb-js's asynchronous commit: the writes land a turn later (reads meanwhile see the buffer), or not at all if the machine crashes first. */
   async commit(writes: readonly BackendWrite[]): Promise<void> {
     this.step();
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.crashed()) throw new MachineCrashed();
     for (const { table, key, value } of writes) {
       if (value === undefined) this.tables[table].delete(key.toString("latin1"));
       else this.tables[table].set(key.toString("latin1"), value);
@@ -79,7 +83,7 @@ export class SimMachine {
     this.stepsLeft = crashAfterSteps;
     const step = () => this.step();
     this.disk = disk(step);
-    this.kv = new SimKv(tables, step);
+    this.kv = new SimKv(tables, step, () => this.down);
   }
 
   /** A new machine with empty storage. */
