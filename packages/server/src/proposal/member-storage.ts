@@ -13,7 +13,7 @@ export interface MemberStorageOptions {
   /** Default the real file system. */
   walFs?: WalFs;
   walSegmentSizeBytes?: number;
-  /** Default `fdatasync`. */
+  /** Default `o_dsync` (measured faster with one client: docs/benchmarks.md). */
   walSyncMode?: WalSyncMode;
   /** Member and cluster id at the head of every WAL segment; a WAL naming others refuses to open. */
   metadata: Uint8Array;
@@ -60,7 +60,7 @@ export async function openMemberStorage(options: MemberStorageOptions): Promise<
       metadata: options.metadata,
       ...(options.walFs && { fs: options.walFs }),
       ...(options.walSegmentSizeBytes && { segmentSizeBytes: options.walSegmentSizeBytes }),
-      ...(options.walSyncMode && { syncMode: options.walSyncMode }),
+      syncMode: options.walSyncMode ?? "o_dsync",
       ...(options.onFsync && { onFsync: options.onFsync }),
     });
   } catch (error) {
