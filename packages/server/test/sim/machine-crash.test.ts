@@ -1,5 +1,5 @@
+import { SeededRng } from "@keyway/raft";
 import { describe, expect, it } from "vitest";
-import { SeededRng } from "../../../raft/src/rng.js";
 import { type ApplyOutcome, StateMachine } from "../../src/apply/index.js";
 import { type MemberStorage, openMemberStorage } from "../../src/proposal/member-storage.js";
 import type { Proposal } from "../../src/proposal/proposer.js";

@@ -5,7 +5,7 @@
  * prefix of its bytes). Seeded, so a failure replays from its seed.
  */
 import { dirname, join } from "node:path";
-import type { SeededRng } from "../../../raft/src/rng.js";
+import type { SeededRng } from "@keyway/raft";
 import type { WalFile, WalFs, WalOpenFlags } from "../../src/wal/index.js";
 
 type Unsynced = { kind: "write"; position: number; bytes: Buffer } | { kind: "truncate"; length: number };

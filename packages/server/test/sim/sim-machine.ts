@@ -4,7 +4,7 @@
  * with overlappingSync promises (lmdb-backend.ts): a commit is all or nothing, and durable once it
  * returned.
  */
-import type { SeededRng } from "../../../raft/src/rng.js";
+import type { SeededRng } from "@keyway/raft";
 import type {
   BackendEntry,
   BackendSize,

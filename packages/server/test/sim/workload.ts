@@ -2,7 +2,7 @@
  * The write load of the machine-crash test: seeded puts, deletes, txns, lease grants and revokes,
  * and compactions, with the keys few enough that requests interact.
  */
-import type { SeededRng } from "../../../raft/src/rng.js";
+import type { SeededRng } from "@keyway/raft";
 import type { Proposal } from "../../src/proposal/proposer.js";
 import { op, req } from "../apply/harness.js";
 
