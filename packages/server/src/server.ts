@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
-import { StateMachine } from "./apply/index.js";
+import type { StateMachine } from "./apply/index.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import { GRPC_OVERHEAD_BYTES, minLeaseTtlSeconds, type ServerConfig } from "./config.js";
 import { statusServer } from "./http/status-server.js";
@@ -14,9 +14,8 @@ import { systemClock } from "./lease/clock.js";
 import { LeaseIdGenerator } from "./lease/lease-id.js";
 import { Lessor } from "./lease/lessor.js";
 import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
-import { Checkpointer } from "./proposal/checkpoint.js";
-import { Proposer } from "./proposal/proposer.js";
-import { replayWal } from "./proposal/recovery.js";
+import { type MemberStorage, openMemberStorage } from "./proposal/member-storage.js";
+import type { Proposer } from "./proposal/proposer.js";
 import { clusterService } from "./rpc/cluster.js";
 import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
@@ -28,7 +27,6 @@ import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
 import { watchService, watchServiceDefinition } from "./rpc/watch.js";
 import { parseListenUrl } from "./url.js";
-import { Wal } from "./wal/index.js";
 import { registerWatchMetrics, WATCH_DEFAULTS, WatchHub } from "./watch/index.js";
 
 /** Concurrent HTTP/2 streams one client connection may open. */
@@ -44,11 +42,8 @@ export class KeywayServer implements AsyncDisposable {
   private constructor(
     private readonly grpc: Server,
     private readonly listeners: RepairedListener[],
-    private readonly proposer: Proposer,
     private readonly lessor: Lessor,
-    private readonly checkpointer: Checkpointer,
-    private readonly wal: Wal,
-    private readonly stateMachine: StateMachine,
+    private readonly storage: MemberStorage,
     private readonly watchHub: WatchHub,
     private readonly http1: HttpServer,
     private readonly config: ServerConfig,
@@ -66,50 +61,26 @@ export class KeywayServer implements AsyncDisposable {
     const memberDir = join(config.dataDir, "member");
     await mkdir(memberDir, { recursive: true });
     const identity = await loadOrCreateIdentity(memberDir, config.initialClusterToken);
-    const stateMachine = StateMachine.open({
-      dir: join(memberDir, "db"),
-      minLeaseTtlSeconds: minLeaseTtlSeconds(config),
+    const storage = await openMemberStorage({
+      stateMachine: { dir: join(memberDir, "db"), minLeaseTtlSeconds: minLeaseTtlSeconds(config), logger },
+      walDir: join(memberDir, "wal"),
+      metadata: encodeIdentity(identity),
+      memberId: identity.memberId,
+      maxRequestBytes: config.maxRequestBytes,
       logger,
+      onFatal,
     });
-    const metadata = encodeIdentity(identity);
-    const { wal, replay } = await Wal.open({ dir: join(memberDir, "wal"), logger, metadata });
-    let recovered: { lastIndex: number; replayed: number };
-    try {
-      if (replay.metadata !== undefined && !Buffer.from(metadata).equals(replay.metadata)) {
-        throw new Error(
-          `${memberDir}: the WAL belongs to another member or cluster than identity.json names`,
-        );
-      }
-      recovered = replayWal(replay.entries, stateMachine, replay.snapshot?.index ?? 0);
-    } catch (error) {
-      await wal.close();
-      await stateMachine.close();
-      throw error;
-    }
-    const { lastIndex, replayed } = recovered;
-    // One member wins every election at once: a restart is a new term, as with etcd.
-    const term = (replay.hardState?.term ?? 0) + 1;
-    await wal.append({ hardState: { term, vote: identity.memberId, commit: lastIndex } });
+    const { stateMachine, proposer, term, recovered } = storage;
     logger.info(
       {
         memberId: identity.memberId.toString(16),
         term,
         appliedIndex: stateMachine.appliedIndex,
-        lastIndex,
-        walEntries: replay.entries.length,
-        replayed,
+        ...recovered,
       },
       "recovered",
     );
 
-    const checkpointer = new Checkpointer(wal, stateMachine, term, onFatal);
-    const proposer = new Proposer(wal, stateMachine, {
-      nextIndex: lastIndex + 1,
-      term,
-      maxRequestBytes: config.maxRequestBytes,
-      onFatal,
-      onApplied: () => checkpointer.applied(),
-    });
     const lessor = startLessor(stateMachine, proposer, config);
     const header: HeaderSource = {
       clusterId: identity.clusterId,
@@ -172,11 +143,8 @@ export class KeywayServer implements AsyncDisposable {
     return new KeywayServer(
       grpc,
       listeners,
-      proposer,
       lessor,
-      checkpointer,
-      wal,
-      stateMachine,
+      storage,
       watchHub,
       status.server,
       config,
@@ -214,11 +182,7 @@ export class KeywayServer implements AsyncDisposable {
     });
     await listenersClosed;
     this.lessor.close();
-    await this.proposer.drain();
-    await this.checkpointer.idle();
-    await this.wal.close();
-    await this.stateMachine.sync();
-    await this.stateMachine.close();
+    await this.storage.close();
     this.config.logger.info({}, "stopped");
   }
 }

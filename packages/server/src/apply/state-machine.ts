@@ -8,6 +8,9 @@ import {
   eventsSince,
   type HashKVResult,
   hashKV,
+  type KvBackend,
+  LmdbBackend,
+  type LogPoint,
   MvccStore,
   type RevisionEvents,
   type WriteTxn,
@@ -19,8 +22,10 @@ import { checkPut, executeDeleteRange, executePut } from "./write-ops.js";
 
 /** Options of {@link StateMachine.open}. */
 export interface StateMachineOptions {
-  /** Directory of the LMDB environment (created if missing). */
-  dir: string;
+  /** Directory of the LMDB environment (created if missing); unused when `kv` is given. */
+  dir?: string;
+  /** The key-value backend to commit to; default LMDB in `dir`. Crash tests inject a simulated one. */
+  kv?: KvBackend;
   /**
    * Granted TTLs below this are raised to it (etcd: ceil(1.5 × election timeout), see
    * config.ts). Part of apply, so every member must use the same value.
@@ -56,16 +61,20 @@ export const READ_CHUNK_REVISIONS = 256;
 
 /**
  * The deterministic apply of committed log entries over the MVCC store (etcd's applierV3backend
- * plus consistent index). Each batch runs in ONE synchronous LMDB write transaction that also
- * stores the last applied index, so a crash replays from the WAL exactly the entries after it;
- * entries at or below the applied index are skipped. Reads (range, read-only txn) see every
- * applied entry at once. No clock, randomness or I/O besides the backend.
+ * plus consistent index). A batch updates the in-memory index and the backend's write buffer,
+ * together with the last applied index and term; reads (range, read-only txn) see every applied
+ * entry at once. {@link commit} moves the buffer to the key-value backend in one durable
+ * transaction (the caller decides when: off the request path), so the committed state is always
+ * "entries up to the stored applied index" and a crash replays from the WAL exactly the entries
+ * after it; entries at or below the applied index are skipped. No clock, randomness or I/O
+ * besides the backend.
  */
 export class StateMachine {
   private readonly listeners = new Set<EventListener>();
   private readonly leaseListeners = new Set<LeaseListener>();
-  private applied: number;
+  private applied: LogPoint;
   private failure: Error | undefined;
+  private closed = false;
   private readonly pause: () => Promise<void>;
 
   private constructor(
@@ -74,7 +83,7 @@ export class StateMachine {
     private readonly compactor: Compactor,
     private readonly options: StateMachineOptions,
   ) {
-    this.applied = store.backend.appliedIndex;
+    this.applied = { index: store.backend.appliedIndex, term: store.backend.appliedTerm };
     this.pause = options.yieldToEventLoop ?? yieldWithSetImmediate;
   }
 
@@ -83,7 +92,9 @@ export class StateMachine {
    * attachments from the stored KeyValues, and resumes an unfinished physical compaction.
    */
   static open(options: StateMachineOptions): StateMachine {
-    const backend = Backend.open(options.dir);
+    const kv = options.kv ?? (options.dir === undefined ? undefined : LmdbBackend.open(options.dir));
+    if (kv === undefined) throw new Error("apply: StateMachine.open needs a dir or a kv backend");
+    const backend = new Backend(kv);
     const leases = LeaseTable.load(backend);
     const store = MvccStore.restore(backend, leases.restoreVisitor());
     const compactor = new Compactor(store, {
@@ -107,9 +118,14 @@ export class StateMachine {
     return new StateMachine(store, leases, compactor, options);
   }
 
-  /** Last applied log index; durable together with the data it covers. */
+  /** Last applied log index (in memory; durable once {@link commit} covers it). */
   get appliedIndex(): number {
-    return this.applied;
+    return this.applied.index;
+  }
+
+  /** Backend writes applied and not yet handed to a {@link commit}. */
+  get pendingWrites(): number {
+    return this.store.backend.pendingWrites;
   }
 
   /** The store's latest revision (1 when empty). */
@@ -133,19 +149,18 @@ export class StateMachine {
     const outcomes: ApplyOutcome[] = [];
     const effects: BatchEffects = { revisions: [], compactions: [], leaseChanges: [] };
     try {
-      this.store.backend.write(() => {
-        const before = this.applied;
-        for (const entry of entries) {
-          if (entry.index <= this.applied) {
-            outcomes.push({ ok: false, error: new EtcdServerError("timeout") });
-            continue;
-          }
-          outcomes.push(this.applyEntry(entry.request.request, effects));
-          this.applied = entry.index;
+      const before = this.applied;
+      for (const entry of entries) {
+        if (entry.index <= this.applied.index) {
+          outcomes.push({ ok: false, error: new EtcdServerError("timeout") });
+          continue;
         }
-        if (this.applied !== before) this.store.backend.setAppliedIndex(this.applied);
-      });
+        outcomes.push(this.applyEntry(entry.request.request, effects));
+        this.applied = { index: entry.index, term: entry.term };
+      }
+      if (this.applied !== before) this.store.backend.setApplied(this.applied);
     } catch (error) {
+      // The buffer may hold half a batch now: it must never be committed (see commit()).
       this.failure = error instanceof Error ? error : new Error(String(error));
       throw this.failure;
     }
@@ -353,18 +368,35 @@ export class StateMachine {
     return eventsSince(this.store, startRevision, maxRevisions);
   }
 
-  /** Forces the backend to disk; after it resolves, WAL entries up to appliedIndex may go. */
-  sync(): Promise<void> {
-    return this.store.backend.sync();
+  /**
+   * Commits every write applied so far to the key-value backend in one durable transaction and
+   * returns the log point it covers: WAL entries up to its index may then be released. Refused
+   * after an apply failure, whose half-written batch must never reach the backend.
+   */
+  async commit(): Promise<LogPoint> {
+    this.assertHealthy();
+    const point = this.applied;
+    await this.store.backend.commit();
+    return point;
   }
 
-  /** Stops physical compaction (it resumes on the next open) and closes the backend. */
+  /**
+   * Stops physical compaction (it resumes on the next open), commits what was applied (unless
+   * apply failed) and closes the backend.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.compactor.stop();
-    await this.store.backend.close();
+    try {
+      if (this.failure === undefined) await this.store.backend.commit();
+    } finally {
+      await this.store.backend.close();
+    }
   }
 
   private assertHealthy(): void {
+    if (this.closed) throw new Error("apply: state machine is closed");
     if (this.failure !== undefined)
       throw new Error("apply: state machine failed earlier", { cause: this.failure });
   }

@@ -10,6 +10,8 @@ export interface LeaseLookup {
 export interface LogEntry {
   /** Log index, > 0 and increasing. */
   index: number;
+  /** Term of the entry (stored with the applied index; a checkpoint marker names it). */
+  term: number;
   request: keywaypb.InternalRequest;
 }
 

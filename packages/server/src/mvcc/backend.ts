@@ -1,177 +1,222 @@
-import { type Database, open, type RootDatabase } from "lmdb";
+import type { BackendEntry, BackendSize, KvBackend } from "./kv-backend.js";
 import { decodeRevision, encodeRevision, REV_BYTES } from "./revision.js";
+import { WriteBuffer } from "./write-buffer.js";
 
-/** One stored revision as the backend scan yields it. */
-export interface BackendEntry {
-  /** Encoded revision (see revision.ts). */
-  key: Buffer;
-  /** Encoded mvccpb.KeyValue. */
-  value: Buffer;
-}
+export type { BackendEntry, BackendSize } from "./kv-backend.js";
 
-/** Backend sizes in bytes (etcd's dbSize / dbSizeInUse). */
-export interface BackendSize {
-  totalBytes: number;
-  inUseBytes: number;
-}
-
-/** One granted lease as the `lease` database stores it. */
+/** One granted lease as the `lease` table stores it. */
 export interface StoredLease {
   id: bigint;
   /** Granted TTL in seconds (after raising it to the minimum). */
   ttlSeconds: number;
 }
 
-const META_APPLIED_INDEX = Buffer.from("consistent_index");
-const META_SCHEDULED_COMPACT = Buffer.from("scheduledCompactRev");
-const META_FINISHED_COMPACT = Buffer.from("finishedCompactRev");
-
-interface LmdbStats {
-  pageSize: number;
-  lastPageNumber: number;
-  treeBranchPageCount: number;
-  treeLeafPageCount: number;
-  overflowPages: number;
+/** Where the stored state stands in the log: the last applied entry's index and term. */
+export interface LogPoint {
+  index: number;
+  term: number;
 }
 
+const META_APPLIED_INDEX = "consistent_index";
+const META_APPLIED_TERM = "term";
+const META_SCHEDULED_COMPACT = "scheduledCompactRev";
+const META_FINISHED_COMPACT = "finishedCompactRev";
+
 /**
- * The LMDB backend, laid out like etcd's bbolt: a `key` database of revision -> KeyValue, a
- * `lease` database of lease id -> granted TTL, and a `meta` database with the applied log index
- * and compaction marks.
+ * The MVCC store's backend, laid out like etcd's bbolt: a `key` table of revision -> KeyValue, a
+ * `lease` table of lease id -> granted TTL, and a `meta` table with the applied log index and
+ * term and the compaction marks.
  *
- * Opened with `noSync`: durability comes from the WAL (fsync'd before apply), and a committed
- * LMDB transaction is in the OS page cache, so a killed process loses nothing; only a machine
- * crash can, and then the WAL replays entries above the applied index stored in the same
- * transaction. {@link sync} forces the data file to disk before the WAL may be truncated.
+ * Writes go to an in-memory {@link WriteBuffer} and are visible to every read at once; {@link commit}
+ * moves them to the {@link KvBackend} in one durable transaction, off the request path (etcd's
+ * batch tx + write buffer). Reads see buffer + committed data as one state, also while a commit
+ * is in flight (its layer stays readable until the commit resolves). The applied index is written
+ * with the data it covers, so after a crash the committed state is exactly "entries up to the
+ * stored applied index" and the WAL replays the rest.
  */
 export class Backend {
-  private readonly root: RootDatabase<Buffer, Buffer>;
-  private readonly kv: Database<Buffer, Buffer>;
-  private readonly meta: Database<Buffer, Buffer>;
-  private readonly lease: Database<Buffer, Buffer>;
+  private active = new WriteBuffer();
+  /** The layer being committed, readable until its commit resolves. */
+  private committing: WriteBuffer | undefined;
+  private commitTail: Promise<void> = Promise.resolve();
 
-  private constructor(dir: string) {
-    this.root = open<Buffer, Buffer>({
-      path: dir,
-      noSync: true,
-      maxDbs: 4,
-      keyEncoding: "binary",
-      encoding: "binary",
-    });
-    this.kv = this.root.openDB<Buffer, Buffer>("key", { keyEncoding: "binary", encoding: "binary" });
-    this.meta = this.root.openDB<Buffer, Buffer>("meta", { keyEncoding: "binary", encoding: "binary" });
-    this.lease = this.root.openDB<Buffer, Buffer>("lease", { keyEncoding: "binary", encoding: "binary" });
-  }
+  constructor(private readonly kv: KvBackend) {}
 
-  /** Opens (creating if needed) the backend in directory `dir`. */
-  static open(dir: string): Backend {
-    return new Backend(dir);
-  }
-
-  /** Runs `action` in one synchronous write transaction; its writes are visible as soon as it returns. */
-  write<T>(action: () => T): T {
-    return this.root.transactionSync(action);
+  /** Writes recorded and not yet handed to a commit. */
+  get pendingWrites(): number {
+    return this.active.writes;
   }
 
   /** Value stored at a revision key, or undefined. */
   get(revKey: Buffer): Buffer | undefined {
-    return this.kv.getBinary(revKey);
+    for (const layer of this.layersNewestFirst()) {
+      const value = layer.lookup(revKey);
+      if (value !== undefined) return value ?? undefined;
+    }
+    return this.kv.get("key", revKey);
   }
 
-  /** Stores a revision (inside {@link write}). */
+  /** Stores a revision; it must be newer than every stored one. */
   put(revKey: Buffer, value: Buffer): void {
-    this.kv.putSync(revKey, value);
+    this.active.put(revKey, value);
   }
 
-  /** Deletes a revision (inside {@link write}). */
+  /** Deletes a revision. */
   remove(revKey: Buffer): void {
-    this.kv.removeSync(revKey);
+    this.active.remove(revKey);
   }
 
-  /** Stored revisions from key `from` (inclusive) through main revision `toMain`, oldest first, at most `limit` (0 = all). */
+  /**
+   * Stored revisions from key `from` (inclusive) through main revision `toMain`, oldest first, at
+   * most `limit` (0 = all). Consume it within one event-loop turn: a commit in between would move
+   * entries from the buffer to the committed part under the iteration.
+   */
   *scan(from: Buffer, toMain: number, limit = 0): Generator<BackendEntry> {
     if (toMain < 0) return;
     const end = encodeRevision(toMain + 1, 0);
+    const layers = this.layersNewestFirst();
+    const removedAbove = (latin1: string, newerThan: number) =>
+      layers.some((layer, i) => i < newerThan && layer.removes(latin1));
+    const anyRemoved = layers.some((layer) => layer.removed.size > 0);
     let n = 0;
-    for (const { key, value } of this.kv.getRange({ start: from, end })) {
-      yield { key, value };
+    for (const entry of this.kv.range("key", from, end)) {
+      if (anyRemoved && removedAbove(entry.key.toString("latin1"), layers.length)) continue;
+      yield entry;
       if (limit > 0 && ++n >= limit) return;
+    }
+    // Buffered revisions are newer than every committed one: they follow in key order.
+    for (let i = layers.length - 1; i >= 0; i--) {
+      for (const entry of (layers[i] as WriteBuffer).puts(from, end)) {
+        if (i > 0 && removedAbove(entry.key.toString("latin1"), i)) continue;
+        yield entry;
+        if (limit > 0 && ++n >= limit) return;
+      }
     }
   }
 
-  /** Stores a granted lease (inside {@link write}); the id is 8 bytes big-endian two's complement, as etcd keys it. */
+  /** Stores a granted lease; the id is 8 bytes big-endian two's complement, as etcd keys it. */
   putLease(lease: StoredLease): void {
     const ttl = Buffer.alloc(8);
     ttl.writeBigInt64BE(BigInt(lease.ttlSeconds));
-    this.lease.putSync(leaseKey(lease.id), ttl);
+    this.active.leases.set(leaseKey(lease.id).toString("latin1"), ttl);
+    this.active.writes++;
   }
 
-  /** Removes a lease record (inside {@link write}). */
+  /** Removes a lease record. */
   removeLease(id: bigint): void {
-    this.lease.removeSync(leaseKey(id));
+    this.active.leases.set(leaseKey(id).toString("latin1"), undefined);
+    this.active.writes++;
   }
 
   /** Every stored lease. */
   *leases(): Generator<StoredLease> {
-    for (const { key, value } of this.lease.getRange({})) {
-      yield { id: key.readBigInt64BE(0), ttlSeconds: Number(value.readBigInt64BE(0)) };
+    const layers = this.layersNewestFirst();
+    const decode = (key: Buffer, value: Buffer): StoredLease => ({
+      id: key.readBigInt64BE(0),
+      ttlSeconds: Number(value.readBigInt64BE(0)),
+    });
+    const seen = new Set<string>();
+    for (const layer of layers) {
+      for (const [latin1, value] of layer.leases) {
+        if (seen.has(latin1)) continue;
+        seen.add(latin1);
+        if (value !== undefined) yield decode(Buffer.from(latin1, "latin1"), value);
+      }
+    }
+    for (const { key, value } of this.kv.range("lease", undefined, undefined)) {
+      if (!seen.has(key.toString("latin1"))) yield decode(key, value);
     }
   }
 
   /** The applied log index stored with the data (0 for a new backend). */
   get appliedIndex(): number {
-    return readUint(this.meta.getBinary(META_APPLIED_INDEX));
+    return readUint(this.meta(META_APPLIED_INDEX));
   }
 
-  /** Stores the applied log index (inside {@link write}, with the data it covers). */
-  setAppliedIndex(index: number): void {
-    const bytes = Buffer.alloc(8);
-    bytes.writeBigUInt64BE(BigInt(index));
-    this.meta.putSync(META_APPLIED_INDEX, bytes);
+  /** The term of the entry at {@link appliedIndex} (0 for a new backend). */
+  get appliedTerm(): number {
+    return readUint(this.meta(META_APPLIED_TERM));
+  }
+
+  /** The applied index and term of the committed (durable) state, without the buffer. */
+  get committed(): LogPoint {
+    const read = (key: string) => readUint(this.kv.get("meta", Buffer.from(key, "latin1")));
+    return { index: read(META_APPLIED_INDEX), term: read(META_APPLIED_TERM) };
+  }
+
+  /** Stores the applied log index and its entry's term, with the data they cover. */
+  setApplied(point: LogPoint): void {
+    this.setMeta(META_APPLIED_INDEX, writeUint(point.index));
+    this.setMeta(META_APPLIED_TERM, writeUint(point.term));
   }
 
   /** Scheduled (logical) compaction revision, or -1. */
   get scheduledCompact(): number {
-    return readCompactMark(this.meta.getBinary(META_SCHEDULED_COMPACT));
+    return readCompactMark(this.meta(META_SCHEDULED_COMPACT));
   }
 
   /** Finished (physical) compaction revision, or -1. */
   get finishedCompact(): number {
-    return readCompactMark(this.meta.getBinary(META_FINISHED_COMPACT));
+    return readCompactMark(this.meta(META_FINISHED_COMPACT));
   }
 
-  /** Stores the scheduled compaction revision (inside {@link write}). */
+  /** Stores the scheduled compaction revision. */
   setScheduledCompact(rev: number): void {
-    this.meta.putSync(META_SCHEDULED_COMPACT, encodeRevision(rev, 0));
+    this.setMeta(META_SCHEDULED_COMPACT, encodeRevision(rev, 0));
   }
 
-  /** Stores the finished compaction revision (inside {@link write}). */
+  /** Stores the finished compaction revision. */
   setFinishedCompact(rev: number): void {
-    this.meta.putSync(META_FINISHED_COMPACT, encodeRevision(rev, 0));
+    this.setMeta(META_FINISHED_COMPACT, encodeRevision(rev, 0));
   }
 
-  /** Sizes from LMDB's page counts: the file's used extent and the pages the trees hold. */
+  /** Sizes of the committed data (the buffer holds at most one commit interval's writes). */
   size(): BackendSize {
-    const env = this.root.getStats() as LmdbStats;
-    const pages = (s: LmdbStats) => s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages;
-    const inUsePages =
-      2 +
-      pages(env) +
-      pages(this.kv.getStats() as LmdbStats) +
-      pages(this.meta.getStats() as LmdbStats) +
-      pages(this.lease.getStats() as LmdbStats);
-    return { totalBytes: (env.lastPageNumber + 1) * env.pageSize, inUseBytes: inUsePages * env.pageSize };
+    return this.kv.size();
   }
 
-  /** Forces every committed transaction to disk (fsync of the data file). */
-  sync(): Promise<void> {
-    const env = this.root as unknown as { sync(callback: (error?: Error) => void): void };
-    return new Promise((resolve, reject) => env.sync((error) => (error ? reject(error) : resolve())));
+  /**
+   * Commits every write recorded so far in one durable transaction; resolves when it (and every
+   * earlier commit) is durable. Commits run one at a time, in order; writes recorded meanwhile go
+   * to the next one.
+   */
+  commit(): Promise<void> {
+    this.commitTail = this.commitTail.then(() => this.commitLayer());
+    return this.commitTail;
   }
 
-  /** Closes the environment. */
+  private async commitLayer(): Promise<void> {
+    if (this.active.writes === 0) return;
+    const layer = this.active;
+    this.committing = layer;
+    this.active = new WriteBuffer();
+    try {
+      await this.kv.commit(layer.toWrites());
+    } finally {
+      this.committing = undefined;
+    }
+  }
+
+  /** Closes the key-value backend; uncommitted writes are dropped (the WAL still holds them). */
   close(): Promise<void> {
-    return this.root.close();
+    return this.kv.close();
+  }
+
+  private layersNewestFirst(): WriteBuffer[] {
+    return this.committing === undefined ? [this.active] : [this.active, this.committing];
+  }
+
+  private meta(key: string): Buffer | undefined {
+    for (const layer of this.layersNewestFirst()) {
+      const value = layer.meta.get(key);
+      if (value !== undefined) return value;
+    }
+    return this.kv.get("meta", Buffer.from(key, "latin1"));
+  }
+
+  private setMeta(key: string, value: Buffer): void {
+    this.active.meta.set(key, value);
+    this.active.writes++;
   }
 }
 
@@ -179,6 +224,12 @@ function leaseKey(id: bigint): Buffer {
   const key = Buffer.alloc(8);
   key.writeBigInt64BE(id);
   return key;
+}
+
+function writeUint(value: number): Buffer {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(BigInt(value));
+  return bytes;
 }
 
 function readUint(bytes: Buffer | undefined): number {

@@ -114,10 +114,8 @@ export class Compactor {
       return history === undefined || !holdsRevision(history, rev.main, rev.sub);
     });
     const last = batch.length < this.batchRevisions;
-    backend.write(() => {
-      for (const { key } of doomed) backend.remove(key);
-      if (last) backend.setFinishedCompact(revision);
-    });
+    for (const { key } of doomed) backend.remove(key);
+    if (last) backend.setFinishedCompact(revision);
     const tail = batch[batch.length - 1];
     if (last || tail === undefined) return undefined;
     const rev = decodeRevision(tail.key);

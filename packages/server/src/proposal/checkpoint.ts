@@ -8,10 +8,10 @@ import type { Wal } from "../wal/index.js";
 export const CHECKPOINT_EVERY_ENTRIES = 10_000;
 
 /**
- * Lets the WAL forget what the backend already holds: sync LMDB (opened without its own fsync)
- * up to the applied index, record that index in the WAL as a snapshot marker, then delete the
- * segments wholly below it. In that order, a crash at any point leaves every entry either in the
- * synced backend or still in the WAL.
+ * Lets the WAL forget what the backend already holds: commit the backend's write buffer (a
+ * durable transaction that stores the applied index and term), record that log point in the WAL
+ * as a snapshot marker, then delete the segments wholly below it. In that order, a crash at any
+ * point leaves every entry either in the durable backend or still in the WAL.
  */
 export class Checkpointer {
   private lastIndex: number;
@@ -20,8 +20,8 @@ export class Checkpointer {
   constructor(
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
-    private readonly term: number,
     private readonly onError: (error: Error) => void,
+    private readonly everyEntries = CHECKPOINT_EVERY_ENTRIES,
   ) {
     this.lastIndex = stateMachine.appliedIndex;
   }
@@ -29,7 +29,7 @@ export class Checkpointer {
   /** Called after each applied batch; starts a checkpoint when enough entries have accumulated. */
   applied(): void {
     if (this.running !== undefined) return;
-    if (this.stateMachine.appliedIndex - this.lastIndex < CHECKPOINT_EVERY_ENTRIES) return;
+    if (this.stateMachine.appliedIndex - this.lastIndex < this.everyEntries) return;
     this.running = this.run().finally(() => {
       this.running = undefined;
     });
@@ -41,10 +41,10 @@ export class Checkpointer {
   }
 
   private async run(): Promise<void> {
-    const index = this.stateMachine.appliedIndex;
     try {
-      await this.stateMachine.sync();
-      await this.wal.append({ snapshot: { index, term: this.term } });
+      // The marker names the durable point and the term of its own entry, never a later one.
+      const { index, term } = await this.stateMachine.commit();
+      await this.wal.append({ snapshot: { index, term } });
       await this.wal.releaseBefore(index + 1);
       this.lastIndex = index;
     } catch (error) {

@@ -101,7 +101,7 @@ export class Proposer {
         this.inFlightBytes -= encoded.length;
       };
       this.queue.push({
-        entry: { index: 0, request: message },
+        entry: { index: 0, term: this.term, request: message },
         encoded,
         resolve: (outcome) => {
           settle();

@@ -40,7 +40,11 @@ export function replayWal(
   for (const entry of entries) {
     lastIndex = Math.max(lastIndex, entry.index);
     if (entry.index <= stateMachine.appliedIndex) continue;
-    batch.push({ index: entry.index, request: keywaypb.InternalRequest.decode(entry.data) });
+    batch.push({
+      index: entry.index,
+      term: entry.term,
+      request: keywaypb.InternalRequest.decode(entry.data),
+    });
     replayed++;
     if (batch.length >= REPLAY_BATCH) {
       stateMachine.applyBatch(batch);

@@ -4,39 +4,50 @@
  * Node): a lock whose pid is not running, or is this process but not one of its open WALs, is
  * stale and taken over.
  */
-import { open, readFile, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { WalFs } from "./fs.js";
 
 const LOCK_FILE = "wal.lock";
-/** Directories with an open WAL in this process. */
-const lockedDirs = new Set<string>();
+/** Directories with an open WAL in this process, per file system (a simulated machine has its own). */
+const lockedDirsByFs = new WeakMap<WalFs, Set<string>>();
 
 /** Takes the lock of `dir` (which must exist); returns the function that releases it. */
-export async function lockDir(dir: string): Promise<() => Promise<void>> {
+export async function lockDir(fs: WalFs, dir: string): Promise<() => Promise<void>> {
   const key = resolve(dir);
+  let lockedDirs = lockedDirsByFs.get(fs);
+  if (lockedDirs === undefined) {
+    lockedDirs = new Set();
+    lockedDirsByFs.set(fs, lockedDirs);
+  }
   if (lockedDirs.has(key)) throw new Error(`wal: ${dir} is already open in this process`);
   const path = join(dir, LOCK_FILE);
-  if (!(await tryCreate(path))) {
-    const owner = Number.parseInt(await readFile(path, "utf8").catch(() => ""), 10);
+  if (!(await tryCreate(fs, path))) {
+    const text = await fs.readFile(path).then(
+      (bytes) => bytes.toString("utf8"),
+      () => "",
+    );
+    // Without its newline the file is a write torn by a machine crash: its number names no one.
+    const owner = text.endsWith("\n") ? Number.parseInt(text, 10) : Number.NaN;
     if (Number.isSafeInteger(owner) && owner !== process.pid && isRunning(owner)) {
       throw new Error(`wal: ${dir} is in use by process ${owner} (remove ${path} if it is not)`);
     }
-    await rm(path, { force: true });
-    if (!(await tryCreate(path))) throw new Error(`wal: ${dir} was locked by another process meanwhile`);
+    await fs.unlink(path, true);
+    if (!(await tryCreate(fs, path))) throw new Error(`wal: ${dir} was locked by another process meanwhile`);
   }
   lockedDirs.add(key);
   return async () => {
     lockedDirs.delete(key);
-    await rm(path, { force: true });
+    await fs.unlink(path, true);
   };
 }
 
 /** Creates the lock file with our pid; false when it exists. */
-async function tryCreate(path: string): Promise<boolean> {
+async function tryCreate(fs: WalFs, path: string): Promise<boolean> {
   try {
-    const fh = await open(path, "wx");
+    const fh = await fs.open(path, "wx");
     try {
-      await fh.writeFile(`${process.pid}\n`);
+      const pid = Buffer.from(`${process.pid}\n`);
+      await fh.write(pid, 0, pid.length, 0);
     } finally {
       await fh.close();
     }

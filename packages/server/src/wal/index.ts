@@ -14,6 +14,7 @@
  * ```
  */
 export { WalCorruptError } from "./errors.js";
+export { nodeWalFs, type WalFile, type WalFs, type WalOpenFlags } from "./fs.js";
 export type {
   HardState,
   WalBatch,
@@ -23,5 +24,6 @@ export type {
   WalReplay,
   WalSnapshot,
   WalStats,
+  WalSyncMode,
 } from "./types.js";
 export { DEFAULT_SEGMENT_SIZE_BYTES, Wal } from "./wal.js";

@@ -2,10 +2,10 @@
  * Recovery on open: read every segment in order, verify every record, cut a torn tail off the
  * last segment, and fold the records into the replayed state.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeSegment } from "./decode.js";
 import { WalCorruptError } from "./errors.js";
+import type { WalFs } from "./fs.js";
 import { ReplayState } from "./replay.js";
 import { listSegments, removeLeftovers, type SegmentName } from "./segment-file.js";
 import type { WalLogger } from "./types.js";
@@ -28,9 +28,9 @@ export interface Recovered {
 }
 
 /** Reads back every segment in `dir`, cutting a torn tail off the last one. */
-export async function recoverDir(dir: string, logger: WalLogger | undefined): Promise<Recovered> {
-  const { segments: names, leftovers } = await listSegments(dir);
-  await removeLeftovers(dir, leftovers);
+export async function recoverDir(fs: WalFs, dir: string, logger: WalLogger | undefined): Promise<Recovered> {
+  const { segments: names, leftovers } = await listSegments(fs, dir);
+  await removeLeftovers(fs, dir, leftovers);
   checkContiguous(dir, names);
   const state = new ReplayState();
   const segments: RecoveredSegment[] = [];
@@ -38,7 +38,7 @@ export async function recoverDir(dir: string, logger: WalLogger | undefined): Pr
   let tornBytes = 0;
   for (const [i, name] of names.entries()) {
     const path = join(dir, name.name);
-    const buf = await readFile(path);
+    const buf = await fs.readFile(path);
     const decoded = decodeSegment(buf);
     const isLast = i === names.length - 1;
     const { damage } = decoded;

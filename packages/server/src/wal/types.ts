@@ -1,3 +1,5 @@
+import type { WalFs } from "./fs.js";
+
 /** One Raft log entry as the WAL stores it. `index` and `term` are non-negative safe integers. */
 export interface WalEntry {
   index: number;
@@ -33,6 +35,9 @@ export interface WalBatch {
   snapshot?: WalSnapshot;
 }
 
+/** See {@link WalOptions.syncMode}. */
+export type WalSyncMode = "fdatasync" | "o_dsync";
+
 /** Minimal structured logger (pino-compatible). */
 export interface WalLogger {
   info(obj: object, msg: string): void;
@@ -56,6 +61,13 @@ export interface WalOptions {
    * WAL is created; an existing WAL keeps the metadata it was created with (see {@link WalReplay}).
    */
   metadata?: Uint8Array;
+  /**
+   * How appends are made durable: `fdatasync` after each write (default), or `o_dsync` writes
+   * that return once durable (one thread-pool round trip less per group commit).
+   */
+  syncMode?: WalSyncMode;
+  /** The file system; default the real one (`nodeWalFs`). Tests inject a simulated machine. */
+  fs?: WalFs;
 }
 
 /** The state recovered by {@link Wal.open}. */

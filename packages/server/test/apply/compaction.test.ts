@@ -1,12 +1,12 @@
 import { crc32c } from "@node-rs/crc32";
 import { afterEach, describe, expect, it } from "vitest";
 import { EtcdServerError } from "../../src/errors.js";
-import { Backend } from "../../src/mvcc/index.js";
+import { Backend, LmdbBackend } from "../../src/mvcc/index.js";
 import { Harness, op, plain, req } from "./harness.js";
 
 /** Stored revisions (main_sub) of a closed state machine's backend. */
 async function storedRevisions(dir: string): Promise<string[]> {
-  const backend = Backend.open(dir);
+  const backend = new Backend(LmdbBackend.open(dir));
   const revisions = [...backend.scan(Buffer.alloc(17), Number.MAX_SAFE_INTEGER - 1)].map(
     ({ key }) => `${key.readUInt32BE(4)}_${key.readUInt32BE(13)}${key.length === 18 ? "t" : ""}`,
   );

@@ -95,6 +95,7 @@ export class Harness {
   applyAll(...requests: Request[]): ApplyOutcome[] {
     const entries = requests.map((request) => ({
       index: this.nextIndex++,
+      term: 1,
       request: keywaypb.InternalRequest.fromPartial({ id: BigInt(this.nextIndex), request }),
     }));
     return this.sm.applyBatch(entries);

@@ -39,11 +39,11 @@ describe("replayWal guards", () => {
     dir = mkdtempSync(join(tmpdir(), "keyway-recovery-guard-"));
     const m = await member();
     for (let i = 0; i < 5; i++) await m.proposer.propose(put(`a${i}`));
-    await m.stateMachine.sync();
+    await m.stateMachine.commit();
     cpSync(join(dir, "db"), join(dir, "backup"), { recursive: true });
     for (let i = 0; i < 15; i++) await m.proposer.propose(put(`b${i}`));
     // A checkpoint: the backend is synced, the marker written, the segments below it released.
-    await m.stateMachine.sync();
+    await m.stateMachine.commit();
     await m.wal.append({ snapshot: { index: m.stateMachine.appliedIndex, term: 1 } });
     await m.wal.releaseBefore(m.stateMachine.appliedIndex + 1);
     await m.proposer.propose(put("after"));

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { readFile, symlink, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Wal } from "../../src/wal/index.js";
@@ -132,6 +133,26 @@ describe("Wal group commit", () => {
     expect(fsyncSeconds).toHaveLength(2);
     expect(fsyncSeconds.every((seconds) => seconds > 0 && seconds < 60)).toBe(true);
     await wal.close();
+  });
+
+  it("with O_DSYNC writes: no fdatasync, the same records across segments and reopens", async () => {
+    const dir = await tempDir();
+    const fsyncSeconds: number[] = [];
+    const options = { dir, segmentSizeBytes: 2048, syncMode: "o_dsync" as const };
+    const { wal } = await Wal.open({ ...options, onFsync: (seconds) => fsyncSeconds.push(seconds) });
+    for (let i = 1; i <= 40; i += 4) await wal.append({ entries: entries(i, i + 3, 1, 100) });
+    expect(wal.stats.segmentsCreated).toBeGreaterThan(1);
+    expect(wal.stats.writes).toBe(10);
+    expect(fsyncSeconds).toHaveLength(10);
+    const last = (await segmentFiles(dir)).at(-1) as string;
+    expect((await openFlags(join(dir, last))) & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    await wal.close();
+    const again = await Wal.open(options);
+    expect((await openFlags(join(dir, last))) & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    await again.wal.append({ entries: [entry(41)] });
+    await again.wal.close();
+    await using opened = await reopen(dir);
+    expect(summary(opened.replay.entries)).toEqual(summary([...entries(1, 40, 1, 100), entry(41)]));
   });
 
   it("splits a burst into writes of at most 8 MiB, and copies data before append returns", async () => {
@@ -284,6 +305,17 @@ describe("Wal segments", () => {
 
 function hs(commit: number) {
   return { term: 1, vote: 1n, commit };
+}
+
+/** The open flags of this process's descriptor of `path` (Linux /proc). */
+async function openFlags(path: string): Promise<number> {
+  for (const fd of await readdir("/proc/self/fd")) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => "");
+    if (target !== path) continue;
+    const info = await readFile(`/proc/self/fdinfo/${fd}`, "utf8");
+    return Number.parseInt(/flags:\s+([0-7]+)/.exec(info)?.[1] ?? "0", 8);
+  }
+  throw new Error(`${path} is not open`);
 }
 
 /** Opens `dir` again; the result closes the WAL on dispose. */
