@@ -260,8 +260,8 @@ function startLessor(stateMachine: StateMachine, proposer: Proposer, config: Ser
 
 /**
  * Listens on every client URL. The server owns the TCP listeners; HTTP/1.1 connections go to
- * `http1` (/metrics, /health), the others to grpc-js through streams that repair the
- * `:authority` grpc-go sends for etcdctl's per-endpoint calls (see http2/index.ts). If one bind fails, those already open are closed.
+ * `http1` (/metrics, /health), the others to grpc-js: the native socket, or a stream that repairs
+ * the `:authority` grpc-go sends for etcdctl's per-endpoint calls (see http2/index.ts). If one bind fails, those already open are closed.
  */
 async function listenAll(
   grpc: Server,
@@ -277,6 +277,7 @@ async function listenAll(
       listeners.push(
         await listenRepaired(injector, hostname, port, {
           onError: (err) => config.logger.warn({ err }, "client connection cut"),
+          onRoute: (route) => config.logger.debug({ route }, "client connection"),
           http1,
         }),
       );
