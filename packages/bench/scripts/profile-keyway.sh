@@ -18,7 +18,7 @@ node --cpu-prof --cpu-prof-dir="$OUT" packages/cli/bin/keyway.js serve --data-di
 keyway_pid=$!
 trap 'kill $keyway_pid 2>/dev/null; wait $keyway_pid 2>/dev/null; rm -rf "$work"' EXIT
 until etcdctl --endpoints="127.0.0.1:$port" endpoint health >/dev/null 2>&1; do sleep 0.2; done
-"$TOOL" --endpoints="127.0.0.1:$port" "$@" 2>&1 | grep -E "Requests/sec|Average|99%|Total:" >&2
+"$TOOL" --endpoints="127.0.0.1:$port" "$@" 2>&1 | tr "\r" "\n" | grep -E "Requests/sec|Average|99%|Total:" >&2
 kill -TERM $keyway_pid
 wait $keyway_pid || true
 profile=$(ls "$OUT"/*.cpuprofile | tail -1)
