@@ -21,7 +21,7 @@ import { clusterService } from "./rpc/cluster.js";
 import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
-import { kvService } from "./rpc/kv.js";
+import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
 import { leaseService, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
 import { maintenanceService } from "./rpc/maintenance.js";
@@ -129,7 +129,7 @@ export class KeywayServer implements AsyncDisposable {
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
     grpc.addService(
-      strictDecoding(etcdserverpb.KVService),
+      KV_SERVICE_DEFINITION,
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
     const leaseDeps = {
