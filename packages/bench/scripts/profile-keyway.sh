@@ -13,7 +13,7 @@ work=$(mktemp -d)
 if [ $# -eq 0 ]; then
   set -- --clients=1000 --conns=100 put --key-size=8 --sequential-keys --total=100000 --val-size=256
 fi
-node --cpu-prof --cpu-prof-dir="$OUT" packages/cli/bin/keyway.js serve --data-dir "$work/keyway" --log-level warn \
+node ${NODE_FLAGS:-} --cpu-prof --cpu-prof-dir="$OUT" packages/cli/bin/keyway.js serve --data-dir "$work/keyway" --log-level warn \
   --listen-client-urls "http://127.0.0.1:$port" >"$work/keyway.log" 2>&1 &
 keyway_pid=$!
 trap 'kill $keyway_pid 2>/dev/null; wait $keyway_pid 2>/dev/null; rm -rf "$work"' EXIT

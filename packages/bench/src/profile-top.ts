@@ -8,7 +8,11 @@ import { readFileSync } from "node:fs";
 
 /** The parts of a `.cpuprofile` this script reads (Chrome DevTools protocol `Profile`). */
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -42,11 +46,40 @@ function selfTimes(profile: CpuProfile): Map<number, number> {
   return self;
 }
 
-function table(title: string, totals: Map<string, number>, allUs: number, top: number): string {
+/**
+ * Time in µs per area counting every sample once for each area anywhere on its stack: how much
+ * of the busy time ran inside (or below) that area's code.
+ */
+function inclusiveByArea(profile: CpuProfile, self: Map<number, number>): Map<string, number> {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  for (const [id, us] of self) {
+    const areas = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { url, functionName } = byId.get(at)!.callFrame;
+      if (url !== "") areas.add(areaOf(url, functionName));
+    }
+    for (const area of areas) totals.set(area, (totals.get(area) ?? 0) + us);
+  }
+  return totals;
+}
+
+function table(
+  title: string,
+  totals: Map<string, number>,
+  allUs: number,
+  top: number,
+  inclusive?: Map<string, number>,
+): string {
   const rows = [...totals].sort((a, b) => b[1] - a[1]).slice(0, top);
-  const lines = [`| ${title} | self ms | share |`, "| --- | --- | --- |"];
+  const extra = inclusive === undefined ? ["", ""] : [" inclusive share |", " --- |"];
+  const lines = [`| ${title} | self ms | self share |${extra[0]}`, `| --- | --- | --- |${extra[1]}`];
   for (const [name, us] of rows) {
-    lines.push(`| ${name} | ${(us / 1000).toFixed(0)} | ${((100 * us) / allUs).toFixed(1)}% |`);
+    const share = (value: number) => `${((100 * value) / allUs).toFixed(1)}%`;
+    const also = inclusive === undefined ? "" : ` ${share(inclusive.get(name) ?? 0)} |`;
+    lines.push(`| ${name} | ${(us / 1000).toFixed(0)} | ${share(us)} |${also}`);
   }
   return lines.join("\n");
 }
@@ -58,16 +91,21 @@ if (file === undefined) {
 }
 const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
 const self = selfTimes(profile);
+const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+for (const id of idleIds) self.delete(id);
 const byFunction = new Map<string, number>();
 const byArea = new Map<string, number>();
 let allUs = 0;
 let idleUs = 0;
 for (const { id, callFrame } of profile.nodes) {
-  const us = self.get(id) ?? 0;
-  if (callFrame.functionName === "(idle)") {
-    idleUs += us;
+  if (idleIds.has(id)) {
+    idleUs += profile.samples.reduce(
+      (sum, sample, i) => sum + (sample === id ? profile.timeDeltas[i]! : 0),
+      0,
+    );
     continue;
   }
+  const us = self.get(id) ?? 0;
   allUs += us;
   const where = callFrame.url.replace(/^.*\/(node_modules|packages)\//, "").replace(/^file:\/\//, "");
   const name = `${callFrame.functionName || "(anonymous)"} ${where}:${callFrame.lineNumber + 1}`;
@@ -77,6 +115,6 @@ for (const { id, callFrame } of profile.nodes) {
 }
 const top = Number(topArg ?? 25);
 console.log(`busy ${(allUs / 1000).toFixed(0)} ms, idle ${(idleUs / 1000).toFixed(0)} ms\n`);
-console.log(table("area", byArea, allUs, top));
+console.log(table("area", byArea, allUs, top, inclusiveByArea(profile, self)));
 console.log();
 console.log(table("function (self time)", byFunction, allUs, top));
