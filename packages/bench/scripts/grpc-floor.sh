@@ -10,7 +10,8 @@ TOOL=${ETCD_BENCHMARK:-/tmp/etcd-benchmark/etcd-benchmark}
 port=${FLOOR_PORT:-24379}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# shellcheck source=median.sh
+source "packages/bench/scripts/median.sh"
 
 # Runs one pass against a fresh floor server of the given stack; prints requests/s.
 pass() {

@@ -13,4 +13,5 @@ for port in $etcd_port $keyway_port; do
   until etcdctl --endpoints="127.0.0.1:$port" endpoint health >/dev/null 2>&1; do sleep 0.2; done
 done
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# shellcheck source=median.sh
+source "packages/bench/scripts/median.sh"
