@@ -49,7 +49,9 @@ export class FirstRequestSniffer {
   private readonly maxHeaderBlockBytes: number;
   private readonly maxBufferedBytes: number;
   private readonly decoder: HpackDecoder;
-  private buffered: Buffer = Buffer.alloc(0);
+  /** What was read, in `storage[0, length)`; storage doubles as it fills (a trickle stays O(n)). */
+  private storage: Buffer = Buffer.alloc(0);
+  private length = 0;
   /** Start of the first frame not yet parsed (after the preface). */
   private parsed = 0;
   private settingsSent = false;
@@ -91,7 +93,7 @@ export class FirstRequestSniffer {
 
   /** Takes the next chunk from the client; returns the decision once there is one. */
   write(chunk: Buffer): SniffDecision | undefined {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.append(chunk);
     if (this.parsed === 0) {
       const head = this.buffered.subarray(0, HTTP2_START.length);
       if (!HTTP2_START.subarray(0, head.length).equals(head)) return this.decide("http1");
@@ -110,6 +112,21 @@ export class FirstRequestSniffer {
     if (this.firstBlockRoute !== undefined && this.acknowledged) return this.decide(this.firstBlockRoute);
     if (this.buffered.length > this.maxBufferedBytes) return this.decide("repair");
     return undefined;
+  }
+
+  /** The octets read so far. */
+  private get buffered(): Buffer {
+    return this.storage.subarray(0, this.length);
+  }
+
+  private append(chunk: Buffer): void {
+    if (this.length + chunk.length > this.storage.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.storage.length, this.length + chunk.length, 1024));
+      this.storage.copy(grown, 0, 0, this.length);
+      this.storage = grown;
+    }
+    chunk.copy(this.storage, this.length);
+    this.length += chunk.length;
   }
 
   /** The decision when the wait is over without one: the repairing stream serves any client. */

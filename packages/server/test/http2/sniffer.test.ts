@@ -146,6 +146,24 @@ describe("FirstRequestSniffer", () => {
     expect(new FirstRequestSniffer().giveUp().route).toBe("repair");
   });
 
+  it("keeps a byte-at-a-time trickle linear up to its bound (no quadratic re-buffering)", () => {
+    // 330 KB one octet per write: re-concatenating everything per chunk copies ~5e10 octets
+    // (~20 s of CPU); linear buffering takes well under a second even on a loaded machine.
+    const cpuBefore = process.cpuUsage();
+    const sniffer = new FirstRequestSniffer();
+    const pings = Buffer.concat(Array.from({ length: 20_000 }, () => frame(PING, 0, 0, Buffer.alloc(8))));
+    const input = Buffer.concat([OPENING, pings]);
+    let decision: SniffDecision | undefined;
+    for (let i = 0; i < input.length && decision === undefined; i++) {
+      decision = sniffer.write(input.subarray(i, i + 1));
+      if (sniffer.wantsServerSettings) sniffer.serverSettingsSent();
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    expect(decision?.route).toBe("repair");
+    expect(decision?.bytes.equals(input.subarray(0, decision.bytes.length))).toBe(true);
+    expect((cpu.user + cpu.system) / 1e6).toBeLessThan(5);
+  });
+
   it("offers an empty SETTINGS frame as the server preface", () => {
     expect(EMPTY_SETTINGS_FRAME).toEqual(frame(SETTINGS, 0, 0, Buffer.alloc(0)));
   });
