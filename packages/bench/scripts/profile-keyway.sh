@@ -10,6 +10,7 @@ TOOL=${ETCD_BENCHMARK:-/tmp/etcd-benchmark/etcd-benchmark}
 port=${KEYWAY_PORT:-23379}
 OUT=${OUT:-$(mktemp -d)}
 work=$(mktemp -d)
+[ "${1:-}" != "--" ] || shift # pnpm run passes the separator through
 if [ $# -eq 0 ]; then
   set -- --clients=1000 --conns=100 put --key-size=8 --sequential-keys --total=100000 --val-size=256
 fi
