@@ -64,6 +64,11 @@ async function rawConnection(
   return { socket, received: () => Buffer.concat(chunks), closed };
 }
 
+/** Polls `ready` every 20 ms until it holds or 3 s have passed (a loaded CI machine is slow). */
+async function until(ready: () => boolean): Promise<void> {
+  for (let waited = 0; !ready() && waited < 3_000; waited += 20) await sleep(20);
+}
+
 describe("listener: the first header block decides native socket or repairing stream", () => {
   it("gives a grpc-js client the native socket (grpc-js then knows the peer) and repairs http://", async () => {
     await using server = await startStatusServer();
@@ -121,7 +126,7 @@ describe("listener: the first header block decides native socket or repairing st
     const opening = Buffer.concat([CONNECTION_PREFACE, frame(SETTINGS, 0, 0, Buffer.alloc(0))]);
     const mute = await rawConnection(server.port);
     mute.socket.write(opening);
-    await sleep(100);
+    await until(() => mute.received().length >= EMPTY_SETTINGS_FRAME.length);
     expect(mute.received()).toEqual(EMPTY_SETTINGS_FRAME);
     await mute.closed;
     expect(server.routes).toEqual([]);
@@ -129,9 +134,10 @@ describe("listener: the first header block decides native socket or repairing st
     // Acknowledged but no request before the timeout: the repairing stream serves it.
     const idle = await rawConnection(server.port);
     idle.socket.write(opening);
-    await sleep(50);
+    // As a real client does: acknowledge the SETTINGS once it has arrived.
+    await until(() => idle.received().length >= EMPTY_SETTINGS_FRAME.length);
     idle.socket.write(SETTINGS_ACK);
-    await sleep(500);
+    await until(() => idle.received().length > EMPTY_SETTINGS_FRAME.length);
     expect(server.routes).toEqual(["repair"]);
     const afterOurs = idle.received().subarray(EMPTY_SETTINGS_FRAME.length);
     expect(afterOurs[3]).toBe(SETTINGS); // the HTTP/2 server's own preface followed
