@@ -1,10 +1,7 @@
 # Sourced by the comparison scripts: starts a fresh real etcd 3.4 on $etcd_port and a fresh Keyway
 # on $keyway_port (data in $work), stops both and removes $work on exit, waits until both serve.
-etcd --name bench --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \
-  --advertise-client-urls "http://127.0.0.1:$etcd_port" --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
-  --initial-cluster "bench=http://127.0.0.1:$((etcd_port + 1))" --log-level error >"$work/etcd.log" 2>&1 &
-etcd_pid=$!
+# shellcheck source=etcd-server.sh
+source "packages/bench/scripts/etcd-server.sh"
 node packages/cli/bin/keyway.js serve --data-dir "$work/keyway" --log-level warn \
   --listen-client-urls "http://127.0.0.1:$keyway_port" >"$work/keyway.log" 2>&1 &
 keyway_pid=$!
@@ -13,4 +10,5 @@ for port in $etcd_port $keyway_port; do
   until etcdctl --endpoints="127.0.0.1:$port" endpoint health >/dev/null 2>&1; do sleep 0.2; done
 done
 
-median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# shellcheck source=median.sh
+source "packages/bench/scripts/median.sh"

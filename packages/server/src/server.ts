@@ -20,7 +20,7 @@ import { clusterService } from "./rpc/cluster.js";
 import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
-import { kvService } from "./rpc/kv.js";
+import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
 import { leaseService, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
 import { maintenanceService } from "./rpc/maintenance.js";
@@ -100,7 +100,7 @@ export class KeywayServer implements AsyncDisposable {
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
     grpc.addService(
-      strictDecoding(etcdserverpb.KVService),
+      KV_SERVICE_DEFINITION,
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
     const leaseDeps = {
@@ -224,8 +224,8 @@ function startLessor(stateMachine: StateMachine, proposer: Proposer, config: Ser
 
 /**
  * Listens on every client URL. The server owns the TCP listeners; HTTP/1.1 connections go to
- * `http1` (/metrics, /health), the others to grpc-js through streams that repair the
- * `:authority` grpc-go sends for etcdctl's per-endpoint calls (see http2/index.ts). If one bind fails, those already open are closed.
+ * `http1` (/metrics, /health), the others to grpc-js: the native socket, or a stream that repairs
+ * the `:authority` grpc-go sends for etcdctl's per-endpoint calls (see http2/index.ts). If one bind fails, those already open are closed.
  */
 async function listenAll(
   grpc: Server,
@@ -241,6 +241,7 @@ async function listenAll(
       listeners.push(
         await listenRepaired(injector, hostname, port, {
           onError: (err) => config.logger.warn({ err }, "client connection cut"),
+          onRoute: (route) => config.logger.debug({ route }, "client connection"),
           http1,
         }),
       );

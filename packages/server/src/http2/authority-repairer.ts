@@ -1,4 +1,4 @@
-import { repairedAuthority } from "./authority.js";
+import { repairedAuthority, SCHEME_AUTHORITY } from "./authority.js";
 import { Http2InputError } from "./errors.js";
 import {
   CONNECTION_PREFACE,
@@ -9,12 +9,7 @@ import {
   headerBlockFrames,
   parseHeadersPayload,
 } from "./frames.js";
-import {
-  type FieldWatch,
-  type HeaderField,
-  HpackDecoder,
-  type HpackDecoderOptions,
-} from "./hpack-decoder.js";
+import { type HeaderField, HpackDecoder, type HpackDecoderOptions } from "./hpack-decoder.js";
 import { encodeLiteralBlock } from "./hpack-encoder.js";
 
 /** Limits of an {@link AuthorityRepairer}; each must match what the server behind it advertises. */
@@ -31,12 +26,6 @@ export interface AuthorityRepairerOptions extends HpackDecoderOptions {
    */
   maxHeaderBlockBytes?: number;
 }
-
-/** An `:authority` that needs {@link repairedAuthority}. */
-const SCHEME_AUTHORITY: FieldWatch = {
-  name: ":authority",
-  matches: (value) => repairedAuthority(value) !== undefined,
-};
 
 /** One HEADERS + CONTINUATION run being collected. */
 interface PendingBlock {

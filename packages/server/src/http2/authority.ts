@@ -1,3 +1,5 @@
+import type { FieldWatch } from "./hpack-decoder.js";
+
 /**
  * The `:authority` a server can accept in place of one that carries a URL scheme, or undefined
  * when `authority` needs no repair. grpc-go (etcdctl 3.4's per-endpoint dials, target
@@ -12,3 +14,9 @@ export function repairedAuthority(authority: string): string | undefined {
   const pathStart = rest.indexOf("/");
   return pathStart < 0 ? rest : rest.slice(0, pathStart);
 }
+
+/** An `:authority` that needs {@link repairedAuthority}, for `HpackDecoder.decodeIfWatched`. */
+export const SCHEME_AUTHORITY: FieldWatch = {
+  name: ":authority",
+  matches: (value) => repairedAuthority(value) !== undefined,
+};

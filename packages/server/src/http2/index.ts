@@ -5,12 +5,19 @@
  * `move-leader`) dials `passthrough:///http://host:port` and sends `:authority: http://host:port`;
  * Node's HTTP/2 resets such streams (an authority may not contain "/"). {@link listenRepaired}
  * owns the TCP listener and hands each connection to grpc-js through
- * `server.createConnectionInjector()`, via a stream that rewrites only the header blocks that
- * need it (see {@link AuthorityRepairer}).
+ * `server.createConnectionInjector()`: the native socket when the connection's first header block
+ * needs no repair (see {@link FirstRequestSniffer}), otherwise a stream that rewrites only the
+ * header blocks that need it (see {@link AuthorityRepairer}).
  */
 export { repairedAuthority } from "./authority.js";
 export { AuthorityRepairer, type AuthorityRepairerOptions } from "./authority-repairer.js";
 export { Http2InputError } from "./errors.js";
+export {
+  EMPTY_SETTINGS_FRAME,
+  FirstRequestSniffer,
+  type SniffDecision,
+  type SniffRoute,
+} from "./first-request-sniffer.js";
 export {
   type FieldWatch,
   type HeaderField,

@@ -3,6 +3,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from "node:n
 import type { ConnectionInjector } from "@grpc/grpc-js";
 import type { AuthorityRepairerOptions } from "./authority-repairer.js";
 import { Http2InputError } from "./errors.js";
+import { EMPTY_SETTINGS_FRAME, FirstRequestSniffer, type SniffRoute } from "./first-request-sniffer.js";
 import { authorityRepairingStream } from "./repairing-stream.js";
 
 /** Options of {@link listenRepaired}: the repairer's limits, and where errors go. */
@@ -18,10 +19,16 @@ export interface ListenRepairedOptions extends AuthorityRepairerOptions {
    * `/health`), as etcd's cmux does; default: every connection is HTTP/2.
    */
   http1?: (socket: Socket) => void;
+  /**
+   * How long an HTTP/2 connection may take from its start to send its first header block (and
+   * acknowledge the sniffer's SETTINGS); default 10,000 ms. A connection that has sent
+   * its first block but not the acknowledgement by then is cut (RFC 9113's SETTINGS_TIMEOUT); one
+   * still without a request goes through the repairing stream, which serves any client.
+   */
+  sniffTimeoutMs?: number;
+  /** Told where each connection went once that is decided; for metrics and tests. */
+  onRoute?: (route: SniffRoute) => void;
 }
-
-/** The first octets of the HTTP/2 client connection preface ("PRI * HTTP/2.0..."). */
-const HTTP2_START = Buffer.from("PRI ");
 
 /** A TCP listener feeding a grpc-js server through {@link authorityRepairingStream}. */
 export interface RepairedListener extends AsyncDisposable {
@@ -37,9 +44,10 @@ export interface RepairedListener extends AsyncDisposable {
 }
 
 /**
- * Listens on `host:port` and injects every accepted connection into `injector` (from
- * `server.createConnectionInjector(credentials)`) through a stream that repairs `:authority`
- * (see {@link authorityRepairingStream}). Like grpc-js's `bindAsync`, a host name is listened on
+ * Listens on `host:port` and injects every accepted HTTP/2 connection into `injector` (from
+ * `server.createConnectionInjector(credentials)`): the native socket when its first header block
+ * needs no repair, otherwise a stream that repairs `:authority` (see
+ * {@link FirstRequestSniffer} and {@link authorityRepairingStream}). Like grpc-js's `bindAsync`, a host name is listened on
  * at every address it resolves to, all on one port (port 0: the first address picks it); an IPv6
  * host may come bracketed, as in URLs. The repairer's limits must match the grpc-js server's
  * HTTP/2 settings; the defaults do.
@@ -52,19 +60,21 @@ export async function listenRepaired(
 ): Promise<RepairedListener> {
   const onError = options.onError ?? (() => {});
   const sockets = new Set<Socket>();
-  const acceptHttp2 = (socket: Socket) => {
+  const { http1, onRoute } = options;
+  const route = (socket: Socket, to: SniffRoute) => {
+    onRoute?.(to);
+    if (to === "http1" && http1 !== undefined) return http1(socket);
+    if (to !== "repair") return injector.injectConnection(socket);
     const stream = authorityRepairingStream(socket, options);
     stream.on("error", (error) => {
       if (error instanceof Http2InputError) onError(error);
     });
     injector.injectConnection(stream);
   };
-  const { http1 } = options;
   const accept = (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    if (http1 === undefined) acceptHttp2(socket);
-    else sniffHttp2(socket, (isHttp2) => (isHttp2 ? acceptHttp2(socket) : http1(socket)));
+    sniff(socket, options, (to) => route(socket, to));
   };
   const addresses = await lookup(host.replace(/^\[(.*)\]$/, "$1"), { all: true });
   const servers: Server[] = [];
@@ -95,20 +105,38 @@ export async function listenRepaired(
 }
 
 /**
- * Reads the first octets of a connection, puts them back, and tells whether it speaks HTTP/2
- * with prior knowledge (gRPC) or something else (HTTP/1.1).
+ * Feeds a new connection to a {@link FirstRequestSniffer} until it decides, then puts the octets
+ * read back on the paused socket (the HTTP/2 server and the repairing stream read them first) and
+ * calls `decided`. Sends the sniffer's SETTINGS when the client waits for a server preface.
  */
-function sniffHttp2(socket: Socket, decide: (isHttp2: boolean) => void): void {
-  let seen: Buffer = Buffer.alloc(0);
-  const onData = (chunk: Buffer) => {
-    seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-    const head = seen.subarray(0, HTTP2_START.length);
-    if (head.length < HTTP2_START.length && HTTP2_START.subarray(0, head.length).equals(head)) return;
+function sniff(socket: Socket, options: ListenRepairedOptions, decided: (route: SniffRoute) => void): void {
+  const sniffer = new FirstRequestSniffer(options);
+  const finish = (decision: { route: SniffRoute; bytes: Buffer }) => {
+    clearTimeout(timer);
     socket.off("data", onData);
+    socket.off("error", ignore);
     socket.pause();
-    socket.unshift(seen);
-    decide(head.equals(HTTP2_START));
+    if (decision.bytes.length > 0) socket.unshift(decision.bytes);
+    decided(decision.route);
   };
+  const onData = (chunk: Buffer) => {
+    const decision = sniffer.write(chunk);
+    if (decision !== undefined) return finish(decision);
+    if (!sniffer.wantsServerSettings) return;
+    socket.write(EMPTY_SETTINGS_FRAME);
+    sniffer.serverSettingsSent();
+  };
+  // A connection that has sent nothing, or only part of the preface, just waits (as before).
+  const timer = setTimeout(() => {
+    if (!sniffer.prefaceComplete) return;
+    if (sniffer.acknowledged) finish(sniffer.giveUp());
+    else socket.destroy();
+  }, options.sniffTimeoutMs ?? 10_000);
+  timer.unref();
+  // Until someone serves it, a reset of the connection concerns no one (it closes it).
+  const ignore = () => {};
+  socket.on("error", ignore);
+  socket.once("close", () => clearTimeout(timer));
   socket.on("data", onData);
 }
 

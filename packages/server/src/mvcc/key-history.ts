@@ -2,21 +2,36 @@
  * The revisions of one key, kept in the in-memory index as ONE flat number array because the
  * index holds millions of them (one array per key instead of etcd's keyIndex + generation objects):
  *
- *   [created, firstVersion, main0, sub0, main1, sub1, ...]   oldest revision first
+ *   [created, firstVersion, newestStart, main0, sub0, main1, sub1, ...]   oldest revision first
  *
  * A tombstone stores its sub as `-(sub + 1)`; it ends a generation, and the next put starts a new
  * one. `created`/`firstVersion` describe the first stored revision: compaction may drop the start
  * of the oldest generation, and etcd keeps its create revision and version numbering. Later
- * generations start at the put after a tombstone, with version 1.
+ * generations start at the put after a tombstone, with version 1. `newestStart` is the index of
+ * the newest generation's first revision (one past the last tombstone, or 0), so that a put's
+ * create revision and version cost O(1) however long the key's history is (a key rewritten
+ * 100,000 times, as etcd's benchmark tool does by default, made every put scan its history).
  */
 export type KeyHistory = number[];
 
 /** Offset of the first (main, sub) pair. */
-const HEAD = 2;
+const HEAD = 3;
 
 /** Starts a history whose first stored revision is a put with the given create revision/version. */
 export function newHistory(created: number, version: number, main: number, sub: number): KeyHistory {
-  return [created, version, main, sub];
+  return [created, version, 0, main, sub];
+}
+
+/** A history from its first stored revision's create revision/version and its (main, sub) pairs. */
+function withPairs(created: number, version: number, pairs: number[]): KeyHistory {
+  let newestStart = 0;
+  for (let i = pairs.length / 2 - 1; i >= 0; i--) {
+    if ((pairs[2 * i + 1] as number) < 0) {
+      newestStart = i + 1;
+      break;
+    }
+  }
+  return [created, version, newestStart, ...pairs];
 }
 
 /** Number of stored revisions. */
@@ -60,6 +75,8 @@ export function liveIndexAt(h: KeyHistory, atRev: number): number {
 }
 
 function generationStart(h: KeyHistory, i: number): number {
+  const newestStart = h[2] as number;
+  if (i >= newestStart) return newestStart;
   for (let j = i - 1; j >= 0; j--) {
     if (isTombstoneAt(h, j)) return j + 1;
   }
@@ -86,6 +103,7 @@ export function appendPut(h: KeyHistory, main: number, sub: number): void {
 /** Appends a tombstone (the key must be live). */
 export function appendTombstone(h: KeyHistory, main: number, sub: number): void {
   h.push(main, -sub - 1);
+  h[2] = revisionCount(h);
 }
 
 /** Whether the history still holds revision {main, sub}. */
@@ -110,7 +128,7 @@ export function compactHistory(h: KeyHistory, atRev: number): KeyHistory | undef
   if (isTombstoneAt(h, k)) {
     if (k === count - 1) return undefined;
     const rest = h.slice(HEAD + 2 * (k + 1));
-    return [rest[0] as number, 1, ...rest];
+    return withPairs(rest[0] as number, 1, rest);
   }
-  return [createdAt(h, k), versionAt(h, k), ...h.slice(HEAD + 2 * k)];
+  return withPairs(createdAt(h, k), versionAt(h, k), h.slice(HEAD + 2 * k));
 }

@@ -1,4 +1,4 @@
-import type { etcdserverpb } from "@keyway/api";
+import { etcdserverpb } from "@keyway/api";
 import {
   checkDeleteRangeRequest,
   checkPutRequest,
@@ -10,7 +10,23 @@ import {
 import type { Proposer } from "../proposal/proposer.js";
 import { fillHeader, type HeaderSource } from "./header.js";
 import { expectOk } from "./outcome.js";
+import { withSharedWriter } from "./shared-writer.js";
+import { strictDecoding } from "./strict-decoding.js";
 import { unary } from "./unary.js";
+
+/**
+ * etcd's KV service definition as the server registers it: requests checked against the wire
+ * schema, responses encoded with one reused writer (the hottest calls of a member).
+ */
+export const KV_SERVICE_DEFINITION: typeof etcdserverpb.KVService = strictDecoding(
+  withSharedWriter(etcdserverpb.KVService, {
+    range: etcdserverpb.RangeResponse,
+    put: etcdserverpb.PutResponse,
+    deleteRange: etcdserverpb.DeleteRangeResponse,
+    txn: etcdserverpb.TxnResponse,
+    compact: etcdserverpb.CompactionResponse,
+  }),
+);
 
 /** What the KV service needs from the member. */
 export interface KvDeps {

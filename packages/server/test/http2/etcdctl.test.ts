@@ -37,6 +37,8 @@ describe("etcdctl 3.4 through the authority repair", () => {
       });
     }
     expect(server.authorities).toEqual([`127.0.0.1:${server.port}`, `127.0.0.1:${server.port}`]);
+    // etcdctl also opens its balancer's connection (bare authority) for each command.
+    expect(server.routes.filter((route) => route === "repair")).toHaveLength(1);
   });
 
   it("endpoint hashkv -w json works with an http:// endpoint", async () => {

@@ -8,7 +8,12 @@ import {
   type sendUnaryData,
 } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
-import { listenRepaired, type RepairedListener } from "../../src/http2/index.js";
+import {
+  type ListenRepairedOptions,
+  listenRepaired,
+  type RepairedListener,
+  type SniffRoute,
+} from "../../src/http2/index.js";
 
 /**
  * A grpc-js server answering etcd's Maintenance Status and HashKV, and an echo, behind the
@@ -18,6 +23,10 @@ export interface StatusServer extends AsyncDisposable {
   port: number;
   /** The `:authority` of every call, as grpc-js saw it. */
   authorities: string[];
+  /** The peer of every call, as grpc-js saw it ("unknown" behind the repairing stream). */
+  peers: string[];
+  /** Where the listener sent each connection. */
+  routes: SniffRoute[];
   /** What the listener reported through `onError`. */
   errors: Error[];
   grpc: Server;
@@ -63,9 +72,17 @@ export function echo(client: Client, request: Buffer, metadata = new Metadata())
   );
 }
 
-/** Starts the server on `host` and a port the OS picks; dispose it to stop it. */
-export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServer> {
+/**
+ * Starts the server on `host` and a port the OS picks, with `options` for the listener; dispose
+ * it to stop it.
+ */
+export async function startStatusServer(
+  host = "127.0.0.1",
+  options: Pick<ListenRepairedOptions, "http1" | "sniffTimeoutMs"> = {},
+): Promise<StatusServer> {
   const authorities: string[] = [];
+  const peers: string[] = [];
+  const routes: SniffRoute[] = [];
   const errors: Error[] = [];
   const grpc = new Server();
   grpc.addService(etcdserverpb.MaintenanceService, {
@@ -74,6 +91,7 @@ export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServe
       callback: sendUnaryData<etcdserverpb.StatusResponse>,
     ) => {
       authorities.push(call.getHost());
+      peers.push(call.getPeer());
       callback(null, STATUS);
     },
     hashKv: (
@@ -97,11 +115,20 @@ export async function startStatusServer(host = "127.0.0.1"): Promise<StatusServe
     grpc.createConnectionInjector(ServerCredentials.createInsecure()),
     host,
     0,
-    { onError: (error) => errors.push(error) },
+    { ...options, onError: (error) => errors.push(error), onRoute: (route) => routes.push(route) },
   );
   const dispose = async () => {
     grpc.forceShutdown();
     await listener.close();
   };
-  return { port: listener.port, authorities, errors, grpc, listener, [Symbol.asyncDispose]: dispose };
+  return {
+    port: listener.port,
+    authorities,
+    peers,
+    routes,
+    errors,
+    grpc,
+    listener,
+    [Symbol.asyncDispose]: dispose,
+  };
 }

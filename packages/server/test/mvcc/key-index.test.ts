@@ -75,6 +75,38 @@ describe("key history", () => {
 });
 
 describe("key index", () => {
+  it("answers create revision and version like a scan of the history, after compaction too", () => {
+    // Seeded walk: puts, deletes and compactions on one key; the reference recomputes each
+    // revision's create revision and version from the full list of operations.
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    const index = new KeyIndex();
+    const truth = new Map<number, { created: number; version: number } | undefined>();
+    let live: { created: number; version: number } | undefined;
+    let compactedTo = 0;
+    for (let rev = 2; rev < 400; rev++) {
+      if (live !== undefined && next() % 5 === 0) {
+        index.tombstone("k", rev, 0);
+        live = undefined;
+      } else {
+        const stamp = index.put("k", rev, 0);
+        live = live === undefined ? { created: rev, version: 1 } : { ...live, version: live.version + 1 };
+        expect(stamp).toEqual(live);
+      }
+      truth.set(rev, live);
+      if (next() % 40 === 0) {
+        compactedTo = Math.max(compactedTo, rev - 1 - (next() % 10));
+        index.compactChunk(compactedTo, undefined, 10);
+      }
+    }
+    const h = index.history("k") as KeyHistory;
+    for (const [rev, state] of truth) {
+      if (rev < compactedTo) continue;
+      const i = liveIndexAt(h, rev);
+      expect(i < 0 ? undefined : { created: createdAt(h, i), version: versionAt(h, i) }).toEqual(state);
+    }
+  });
+
   it("stamps puts with create revision and version across generations", () => {
     const index = new KeyIndex();
     expect(index.put("a", 2, 0)).toEqual({ created: 2, version: 1 });
