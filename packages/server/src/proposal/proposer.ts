@@ -1,4 +1,4 @@
-import { keywaypb } from "@keyway/api";
+import { encodeMessage, keywaypb } from "@keyway/api";
 import type { ApplyOutcome, LogEntry, StateMachine } from "../apply/index.js";
 import { EtcdServerError } from "../errors.js";
 import type { Wal, WalEntry } from "../wal/index.js";
@@ -84,7 +84,7 @@ export class Proposer {
   propose(request: Proposal): Promise<ApplyOutcome> {
     if (this.failure !== undefined) return Promise.reject(new EtcdServerError("stopped"));
     const message: keywaypb.InternalRequest = { id: this.nextRequestId++, request };
-    const encoded = keywaypb.InternalRequest.encode(message).finish();
+    const encoded = encodeMessage(keywaypb.InternalRequest, message);
     if (encoded.length > this.start.maxRequestBytes) {
       return Promise.reject(new EtcdServerError("requestTooLarge"));
     }
