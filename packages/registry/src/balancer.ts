@@ -48,6 +48,11 @@ class InstanceStats implements Candidate {
  */
 export class Balancer {
   private readonly stats = new Map<string, InstanceStats>();
+  /** The list last picked from and its instances' statistics, reused while it is passed again. */
+  private listed: readonly Instance[] | undefined;
+  private listedStats: InstanceStats[] = [];
+  /** Tracked instances that are down or on probation; while there is none, pick() filters nothing. */
+  private readonly down = new Set<InstanceStats>();
   private readonly maxFailures: number;
   private readonly downForMs: number;
 
@@ -65,14 +70,19 @@ export class Balancer {
     this.downForMs = downForMs;
   }
 
-  /** Picks among `instances`, skipping down ones; undefined when none is eligible. */
+  /**
+   * Picks among `instances`, skipping down ones; undefined when none is eligible. A list is
+   * treated as immutable: passing the same array again (discovery passes its cached view) reuses
+   * its statistics, so a pick costs what the picker costs, not a lookup per instance.
+   */
   pick(instances: readonly Instance[]): Picked | undefined {
     const now = this.clock();
-    const candidates: InstanceStats[] = [];
-    for (const instance of instances) {
-      const stats = this.statsOf(instance);
-      if (this.eligible(stats, now)) candidates.push(stats);
+    if (instances !== this.listed) {
+      this.listedStats = instances.map((instance) => this.statsOf(instance));
+      this.listed = instances;
     }
+    const candidates =
+      this.down.size === 0 ? this.listedStats : this.listedStats.filter((stats) => this.eligible(stats, now));
     const chosen = this.picker.pick(candidates) as InstanceStats | undefined;
     if (chosen === undefined) return undefined;
     chosen.inflight++;
@@ -89,7 +99,10 @@ export class Balancer {
 
   /** Forgets the statistics of an instance that left the service. */
   forget(id: string): void {
+    const stats = this.stats.get(id);
+    if (stats !== undefined) this.down.delete(stats);
     this.stats.delete(id);
+    this.listed = undefined;
   }
 
   private statsOf(instance: Instance): InstanceStats {
@@ -116,9 +129,13 @@ export class Balancer {
         stats.latencyMs === undefined ? latency : stats.latencyMs + EWMA_ALPHA * (latency - stats.latencyMs);
     if (outcome.ok) {
       stats.failures = 0;
+      this.down.delete(stats);
       return;
     }
     stats.failures++;
-    if (stats.failures >= this.maxFailures) stats.downUntil = this.clock() + this.downForMs;
+    if (stats.failures < this.maxFailures) return;
+    stats.downUntil = this.clock() + this.downForMs;
+    // A late report for a forgotten instance must not slow every later pick.
+    if (this.stats.get(stats.instance.id) === stats) this.down.add(stats);
   }
 }
