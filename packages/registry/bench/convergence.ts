@@ -101,14 +101,8 @@ async function setUp() {
   const dprocs = int("discoverer-processes");
   const discoverers = Array.from({ length: dprocs }, (_, p) => {
     const clients = Math.floor(int("clients") / dprocs) + (p < int("clients") % dprocs ? 1 : 0);
-    return new Role("discoverer", [
-      "--endpoint",
-      endpoint,
-      "--service",
-      service,
-      "--clients",
-      String(clients),
-    ]);
+    const args = ["--endpoint", endpoint, "--service", service, "--clients", String(clients)];
+    return new Role("discoverer", [...args, "--expect", String(int("instances"))]);
   });
   const ready = await Promise.all(discoverers.map((d) => d.next((m) => m.type === "ready", "discoverers")));
   const seen = ready.flatMap((m) => (m.type === "ready" ? (m.seen ?? []) : []));
@@ -164,10 +158,26 @@ function summary(xs: readonly number[]) {
   return { n: sorted.length, p50: round(at(50)), p99: round(at(99)), max: round(sorted.at(-1)) };
 }
 
+/** Deregisters the background instances; sums how often they were written again during the run. */
+async function closeRegistrants(registrants: readonly Role[]) {
+  const exited = registrants.map((r) => new Promise((resolve) => r.proc.once("exit", resolve)));
+  for (const r of registrants) r.proc.send({ type: "close" });
+  const churn = { reRegistrations: 0, errors: 0 };
+  for (const r of registrants) {
+    const m = await r.next((m) => m.type === "churn", "churn");
+    if (m.type !== "churn") continue;
+    churn.reRegistrations += m.reRegistrations;
+    churn.errors += m.errors;
+  }
+  await Promise.all(exited);
+  return churn;
+}
+
 const { registrants, discoverers, registeredMs, discoveredMs } = await setUp();
 try {
   const { added, addedFromCall, closed } = await probes(discoverers);
   const dropped = await kills(discoverers);
+  const backgroundChurn = await closeRegistrants(registrants);
   console.log(
     JSON.stringify({
       endpoint,
@@ -181,11 +191,11 @@ try {
       registerCallToAllSeen: summary(addedFromCall),
       closeToAllDropped: summary(closed),
       killToAllDropped: summary(dropped),
+      // Background instances written again (lease lost under load…): nonzero means churn.
+      backgroundChurn,
     }),
   );
 } finally {
-  const running = registrants.filter((r) => r.proc.exitCode === null);
-  for (const r of running) r.proc.send({ type: "close" });
-  await Promise.all(running.map((r) => new Promise((resolve) => r.proc.once("exit", resolve))));
+  for (const r of registrants) if (r.proc.exitCode === null) r.proc.kill("SIGTERM");
   for (const d of discoverers) d.proc.kill("SIGTERM");
 }

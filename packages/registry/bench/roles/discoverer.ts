@@ -3,6 +3,8 @@
  * connection and a Discovery of `--service`. For an instance whose id starts with `--track`, it
  * tells the driver once every one of its discoveries has seen it added (or removed), with the
  * time of the last one, so the driver learns "every client saw it" from one message per process.
+ * It says `ready` once every discovery lists `--expect` instances (or after `--settle-ms`, with
+ * what they list, so the driver can tell a run that never settled).
  */
 import { parseArgs } from "node:util";
 import { KeywayClient } from "@keyway/client";
@@ -15,6 +17,8 @@ const { values } = parseArgs({
     service: { type: "string" },
     clients: { type: "string", default: "25" },
     track: { type: "string", default: "probe-" },
+    expect: { type: "string", default: "0" },
+    "settle-ms": { type: "string", default: "60000" },
   },
 });
 const clients = Number(values.clients);
@@ -46,4 +50,7 @@ const discoveries = Array.from({ length: clients }, () => {
   return discovery;
 });
 await Promise.all(discoveries.map((d) => d.ready));
+const settleBy = Date.now() + Number(values["settle-ms"]);
+while (discoveries.some((d) => d.instances().length < Number(values.expect)) && Date.now() < settleBy)
+  await new Promise((resolve) => setTimeout(resolve, 100));
 tell({ type: "ready", seen: discoveries.map((d) => d.instances().length) });

@@ -22,8 +22,15 @@ export interface Close {
   type: "close";
 }
 
+/** From a registrant before it exits: how often its instances were written again (lease lost, …). */
+export interface Churn {
+  type: "churn";
+  reRegistrations: number;
+  errors: number;
+}
+
 /** Any message on the channel. */
-export type Message = Ready | Seen | Close;
+export type Message = Ready | Seen | Close | Churn;
 
 /** Now, in epoch ms with sub-ms resolution (performance.timeOrigin is the process's epoch start). */
 export function now(): number {
