@@ -19,6 +19,7 @@ interface Pass {
   registerCallToAllSeen: Summary;
   closeToAllDropped: Summary;
   killToAllDropped: Summary;
+  backgroundChurn: { reRegistrations: number; errors: number };
 }
 
 const [etcdFile, keywayFile] = process.argv.slice(2);
@@ -70,3 +71,7 @@ for (const [name, get] of rows) {
 console.log(
   `\npasses (etcd then Keyway, kill p50): ${[...etcd, ...keyway].map((p) => p.killToAllDropped.p50).join(", ")}`,
 );
+// Background instances written again during a pass mean it was not in a steady state.
+const churn = (passes: Pass[]) =>
+  passes.map((p) => `${p.backgroundChurn.reRegistrations}/${p.backgroundChurn.errors}`).join(", ");
+console.log(`background re-registrations/errors per pass: etcd ${churn(etcd)}; Keyway ${churn(keyway)}`);
