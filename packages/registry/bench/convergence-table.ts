@@ -19,7 +19,7 @@ interface Pass {
   registerCallToAllSeen: Summary;
   closeToAllDropped: Summary;
   killToAllDropped: Summary;
-  backgroundChurn: { reRegistrations: number; errors: number };
+  backgroundChurn: { reRegistrations: number; causes: Record<string, number>; errors: number };
 }
 
 const [etcdFile, keywayFile] = process.argv.slice(2);
@@ -73,5 +73,10 @@ console.log(
 );
 // Background instances written again during a pass mean it was not in a steady state.
 const churn = (passes: Pass[]) =>
-  passes.map((p) => `${p.backgroundChurn.reRegistrations}/${p.backgroundChurn.errors}`).join(", ");
+  passes
+    .map(
+      (p) =>
+        `${p.backgroundChurn.reRegistrations}/${p.backgroundChurn.errors} ${JSON.stringify(p.backgroundChurn.causes)}`,
+    )
+    .join(", ");
 console.log(`background re-registrations/errors per pass: etcd ${churn(etcd)}; Keyway ${churn(keyway)}`);

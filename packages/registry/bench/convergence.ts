@@ -162,11 +162,12 @@ function summary(xs: readonly number[]) {
 async function closeRegistrants(registrants: readonly Role[]) {
   const exited = registrants.map((r) => new Promise((resolve) => r.proc.once("exit", resolve)));
   for (const r of registrants) r.proc.send({ type: "close" });
-  const churn = { reRegistrations: 0, errors: 0 };
+  const churn = { reRegistrations: 0, causes: {} as Record<string, number>, errors: 0 };
   for (const r of registrants) {
     const m = await r.next((m) => m.type === "churn", "churn");
     if (m.type !== "churn") continue;
     churn.reRegistrations += m.reRegistrations;
+    for (const [cause, n] of Object.entries(m.causes)) churn.causes[cause] = (churn.causes[cause] ?? 0) + n;
     churn.errors += m.errors;
   }
   await Promise.all(exited);

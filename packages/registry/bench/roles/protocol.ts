@@ -26,6 +26,8 @@ export interface Close {
 export interface Churn {
   type: "churn";
   reRegistrations: number;
+  /** Re-registrations by cause (`leaseLost`, `deleted`, `watchFailed`). */
+  causes: Record<string, number>;
   errors: number;
 }
 

@@ -27,6 +27,7 @@ const client = new KeywayClient({ endpoints: [values.endpoint as string] });
 const services = registry(client);
 const registrations: Registration[] = [];
 let reRegistrations = 0;
+const causes: Record<string, number> = {};
 let errors = 0;
 exitWithParent();
 
@@ -52,7 +53,10 @@ async function register(i: number): Promise<Registration> {
 for (let start = 0; start < count; start += parallel) {
   const batch = Array.from({ length: Math.min(parallel, count - start) }, (_, i) => register(start + i));
   for (const registration of await Promise.all(batch)) {
-    registration.on("registered", () => reRegistrations++);
+    registration.on("registered", ({ cause }) => {
+      reRegistrations++;
+      causes[cause] = (causes[cause] ?? 0) + 1;
+    });
     registration.on("error", () => errors++);
     registrations.push(registration);
   }
@@ -60,7 +64,7 @@ for (let start = 0; start < count; start += parallel) {
 
 process.on("message", async (message: Message) => {
   if (message.type !== "close") return;
-  tell({ type: "churn", reRegistrations, errors });
+  tell({ type: "churn", reRegistrations, causes, errors });
   await Promise.all(registrations.map((r) => r.close()));
   await client.close();
   process.exit(0);
