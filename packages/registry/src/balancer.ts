@@ -51,6 +51,11 @@ class InstanceStats implements Candidate {
  */
 export class Balancer {
   private readonly stats = new Map<string, InstanceStats>();
+  /** The list last picked from and its instances' statistics, reused while it is passed again. */
+  private listed: readonly Instance[] | undefined;
+  private listedStats: InstanceStats[] = [];
+  /** Tracked instances that are down or on probation; while there is none, pick() filters nothing. */
+  private readonly down = new Set<InstanceStats>();
   private readonly maxFailures: number;
   private readonly downForMs: number;
 
@@ -71,17 +76,20 @@ export class Balancer {
 
   /**
    * Picks among `instances`, skipping down ones (and preferring the caller's zone when zone
-   * affinity is set); undefined when none is eligible.
+   * affinity is set); undefined when none is eligible. A list is treated as immutable: passing the
+   * same array again (discovery passes its cached view) reuses its statistics, so a pick costs
+   * what the picker costs, not a lookup per instance.
    */
   pick(instances: readonly Instance[]): Picked | undefined {
     const now = this.clock();
-    const candidates: InstanceStats[] = [];
-    for (const instance of instances) {
-      const stats = this.statsOf(instance);
-      if (this.eligible(stats, now)) candidates.push(stats);
+    if (instances !== this.listed) {
+      this.listedStats = instances.map((instance) => this.statsOf(instance));
+      this.listed = instances;
     }
-    const narrowed = this.zone === undefined ? candidates : this.zone.narrow(candidates, instances);
-    const chosen = this.picker.pick(narrowed) as InstanceStats | undefined;
+    const eligible =
+      this.down.size === 0 ? this.listedStats : this.listedStats.filter((stats) => this.eligible(stats, now));
+    const candidates = this.zone === undefined ? eligible : this.zone.narrow(eligible, instances);
+    const chosen = this.picker.pick(candidates) as InstanceStats | undefined;
     if (chosen === undefined) return undefined;
     chosen.inflight++;
     let reported = false;
@@ -102,7 +110,10 @@ export class Balancer {
 
   /** Forgets the statistics of an instance that left the service. */
   forget(id: string): void {
+    const stats = this.stats.get(id);
+    if (stats !== undefined) this.down.delete(stats);
     this.stats.delete(id);
+    this.listed = undefined;
   }
 
   private statsOf(instance: Instance): InstanceStats {
@@ -129,9 +140,13 @@ export class Balancer {
         stats.latencyMs === undefined ? latency : stats.latencyMs + EWMA_ALPHA * (latency - stats.latencyMs);
     if (outcome.ok) {
       stats.failures = 0;
+      this.down.delete(stats);
       return;
     }
     stats.failures++;
-    if (stats.failures >= this.maxFailures) stats.downUntil = this.clock() + this.downForMs;
+    if (stats.failures < this.maxFailures) return;
+    stats.downUntil = this.clock() + this.downForMs;
+    // A late report for a forgotten instance must not slow every later pick.
+    if (this.stats.get(stats.instance.id) === stats) this.down.add(stats);
   }
 }

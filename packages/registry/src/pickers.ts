@@ -30,34 +30,51 @@ export class RandomPicker implements Picker<Candidate> {
  * nginx's smooth weighted round-robin: each pick adds every candidate's weight to its running
  * score, takes the highest and subtracts the total from it. Shares follow the weights exactly
  * over a cycle and a heavy instance's picks are spread out instead of bunched. Weight-0
- * instances are never picked unless every weight is 0 (then all count as 1).
+ * instances are never picked unless every weight is 0 (then all count as 1). A pick is one pass
+ * over plain arrays aligned with the list; the scores move to a map by id only when another list
+ * comes (a list passed again is taken as unchanged), so they survive membership changes.
  */
 export class SmoothWeightedPicker implements Picker<Candidate> {
   private readonly scores = new Map<string, number>();
+  private list: readonly Candidate[] | undefined;
+  private weights: number[] = [];
+  private current: number[] = [];
+  private total = 0;
 
   pick(candidates: readonly Candidate[]): Candidate | undefined {
-    const allZero = candidates.every((c) => c.instance.weight === 0);
-    let total = 0;
-    let best: Candidate | undefined;
+    if (candidates !== this.list) this.load(candidates);
+    let best = -1;
     let bestScore = Number.NEGATIVE_INFINITY;
-    for (const candidate of candidates) {
-      const weight = allZero ? 1 : candidate.instance.weight;
+    for (let i = 0; i < candidates.length; i++) {
+      const weight = this.weights[i] as number;
       if (weight === 0) continue;
-      const score = (this.scores.get(candidate.instance.id) ?? 0) + weight;
-      this.scores.set(candidate.instance.id, score);
-      total += weight;
+      const score = (this.current[i] as number) + weight;
+      this.current[i] = score;
       if (score > bestScore) {
-        best = candidate;
+        best = i;
         bestScore = score;
       }
     }
-    if (best !== undefined) this.scores.set(best.instance.id, bestScore - total);
+    if (best < 0) return undefined;
+    this.current[best] = bestScore - this.total;
+    return candidates[best];
+  }
+
+  /** Saves the scores of the previous list by id and loads the new list's. */
+  private load(candidates: readonly Candidate[]): void {
+    const previous = this.list ?? [];
+    for (let i = 0; i < previous.length; i++)
+      this.scores.set((previous[i] as Candidate).instance.id, this.current[i] as number);
     // Bound the state: forget instances that left the candidate list.
     if (this.scores.size > 2 * candidates.length + 16) {
       const present = new Set(candidates.map((c) => c.instance.id));
       for (const id of this.scores.keys()) if (!present.has(id)) this.scores.delete(id);
     }
-    return best;
+    const allZero = candidates.every((c) => c.instance.weight === 0);
+    this.weights = candidates.map((c) => (allZero ? 1 : c.instance.weight));
+    this.total = this.weights.reduce((sum, weight) => sum + weight, 0);
+    this.current = candidates.map((c) => this.scores.get(c.instance.id) ?? 0);
+    this.list = candidates;
   }
 }
 

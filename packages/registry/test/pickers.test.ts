@@ -53,6 +53,20 @@ describe("pickers", () => {
     expect(counts).toEqual({ a: 500, b: 100, c: 100 });
   });
 
+  it("smooth weighted round-robin keeps its scores when the list changes", () => {
+    const weighted = [instance("a", 5), instance("b", 1), instance("c", 1)];
+    const expected = run(balancerOf("weighted-round-robin"), weighted, 14).order;
+    // A fresh (equal) list at every pick moves the scores through the by-id map each time.
+    const balancer = balancerOf("weighted-round-robin");
+    const order = Array.from({ length: 14 }, () => {
+      const picked = balancer.pick([...weighted]);
+      picked?.report({ ok: true });
+      return picked?.instance.id;
+    });
+    expect(order).toEqual(expected);
+    expect(expected.slice(0, 7)).toEqual(["a", "a", "b", "a", "c", "a", "a"]);
+  });
+
   it("least-outstanding sends each call to the instance with the fewest calls in flight", () => {
     const balancer = balancerOf("least-outstanding");
     const held = Array.from({ length: 8 }, () => balancer.pick(FOUR));
