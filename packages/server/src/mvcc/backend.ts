@@ -78,8 +78,15 @@ export class Backend {
     const removedAbove = (latin1: string, newerThan: number) =>
       layers.some((layer, i) => i < newerThan && layer.removes(latin1));
     const anyRemoved = layers.some((layer) => layer.removed.size > 0);
+    // Every revision from the oldest buffered put on is in the layers. A commit is visible in the
+    // backend before it is flushed and its layer dropped, so the backend may hold some of them
+    // too: it is read only below that key, or a scan would yield them twice.
+    const firstBuffered = layers.findLast((layer) => layer.firstPut !== undefined)?.firstPut;
+    const committedEnd =
+      firstBuffered !== undefined && Buffer.compare(firstBuffered, end) < 0 ? firstBuffered : end;
     let n = 0;
-    for (const entry of this.kv.range("key", from, end)) {
+    const committed = Buffer.compare(from, committedEnd) < 0 ? this.kv.range("key", from, committedEnd) : [];
+    for (const entry of committed) {
       if (anyRemoved && removedAbove(entry.key.toString("latin1"), layers.length)) continue;
       yield entry;
       if (limit > 0 && ++n >= limit) return;

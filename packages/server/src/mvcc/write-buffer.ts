@@ -30,6 +30,11 @@ export class WriteBuffer {
     this.writes++;
   }
 
+  /** The oldest revision key this layer put (it may since be removed), or undefined. */
+  get firstPut(): Buffer | undefined {
+    return this.revKeys[0];
+  }
+
   /** Records the removal of a revision (of this layer or an older one). */
   remove(revKey: Buffer): void {
     const latin1 = revKey.toString("latin1");

@@ -53,6 +53,24 @@ describe("Backend: write buffer over the committed data", () => {
     expect(reopened.committed).toEqual({ index: 3, term: 2 });
   });
 
+  it("scans each revision once while a commit is visible in the backend but not yet flushed", async () => {
+    const backend = new Backend(SimMachine.boot().kv);
+    backend.put(rev(2), value("a"));
+    await backend.commit();
+    backend.put(rev(3), value("b"));
+    backend.put(rev(4), value("c"));
+    const committing = backend.commit();
+    backend.put(rev(5), value("d"));
+    backend.remove(rev(4));
+    // Two turns (the commit starts a microtask later): its writes are visible in the backend, and
+    // its layer is not dropped yet.
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(scanAll(backend)).toEqual(["2_0=a", "3_0=b", "5_0=d"]);
+    expect(scanAll(backend, 2)).toEqual(["2_0=a", "3_0=b"]);
+    await committing;
+    expect(scanAll(backend)).toEqual(["2_0=a", "3_0=b", "5_0=d"]);
+  });
+
   it("refuses a put that is not the newest revision (the scan merge relies on it)", () => {
     const backend = new Backend(SimMachine.boot().kv);
     backend.put(rev(3), value("x"));

@@ -16,6 +16,8 @@ import { MachineCrashed, SimDisk } from "./sim-disk.js";
 
 type Tables = Record<BackendTable, Map<string, Buffer>>;
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 const emptyTables = (): Tables => ({ key: new Map(), lease: new Map(), meta: new Map() });
 
 /** The backend of a simulated machine; its tables are what is on disk. */
@@ -51,16 +53,23 @@ export class SimKv implements KvBackend {
     }
   }
 
-  /** Like lmdb-js's asynchronous commit: the writes land a turn later (reads meanwhile see the buffer), or not at all if the machine crashes first. */
+  /**
+   * Like lmdb-js's asynchronous commit with overlappingSync: the writes become visible a turn
+   * later (reads meanwhile see the buffer), or not at all if the machine crashes first, and the
+   * commit resolves (flushed) only a turn after that, so reads meet the same writes both in the
+   * backend and in the committing layer.
+   */
   async commit(writes: readonly BackendWrite[]): Promise<void> {
     this.step();
-    await new Promise((resolve) => setImmediate(resolve));
+    await nextTurn();
     if (this.crashed()) throw new MachineCrashed();
     for (const { table, key, value } of writes) {
       if (value === undefined) this.tables[table].delete(key.toString("latin1"));
       else this.tables[table].set(key.toString("latin1"), value);
     }
     this.sorted = {};
+    await nextTurn();
+    if (this.crashed()) throw new MachineCrashed();
   }
 
   size(): BackendSize {
