@@ -1,14 +1,14 @@
 import { status } from "@grpc/grpc-js";
 import { KeywayClient, KeywayError } from "@keyway/client";
+import { SeededRng } from "@keyway/raft";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../src/cluster/free-port.js";
 import { classifyError } from "../src/traffic/classify.js";
-import { Prng } from "../src/traffic/prng.js";
 import { Workload } from "../src/traffic/workload.js";
 
 const keys = ["p/k0", "p/k1", "p/k2"];
 const choices = (seed: number, count: number) => {
-  const workload = new Workload(0, keys, "p/", "p0", 60, new Prng(seed).fork());
+  const workload = new Workload(0, keys, "p/", "p0", 60, new SeededRng(new SeededRng(seed).next32()));
   return Array.from({ length: count }, () => workload.next());
 };
 
@@ -58,7 +58,7 @@ describe("traffic", () => {
   });
 
   it("revokes only leases it holds, and uses a held lease for puts", () => {
-    const workload = new Workload(0, keys, "p/", "p0", 60, new Prng(7));
+    const workload = new Workload(0, keys, "p/", "p0", 60, new SeededRng(7));
     workload.observe(
       { kind: "leaseGrant", ttlSeconds: 60 },
       { status: "ok", result: { kind: "leaseGrant", revision: 1n, lease: 9n } },

@@ -1,6 +1,7 @@
+import type { Rng } from "@keyway/raft";
 import type { Cluster, Direction } from "../cluster/types.js";
 import { findLeader } from "./leader.js";
-import { type FaultKind, type FaultLog, NETWORK_FAULTS, type Random } from "./types.js";
+import { type FaultKind, type FaultLog, NETWORK_FAULTS } from "./types.js";
 
 /** Undoes one injected fault. */
 export type Heal = () => Promise<void>;
@@ -32,7 +33,7 @@ function healNetwork(cluster: Cluster, log: FaultLog): Heal {
 }
 
 /** `count` distinct members drawn from `random`. */
-function drawMembers(cluster: Cluster, count: number, random: Random): number[] {
+function drawMembers(cluster: Cluster, count: number, random: Rng): number[] {
   const pool = cluster.members.map((_, i) => i);
   const drawn: number[] = [];
   while (drawn.length < count && pool.length > 0) drawn.push(...pool.splice(random.int(pool.length), 1));
@@ -46,7 +47,7 @@ function drawMembers(cluster: Cluster, count: number, random: Random): number[] 
 export async function injectFault(
   cluster: Cluster,
   kind: FaultKind,
-  random: Random,
+  random: Rng,
   log: FaultLog,
 ): Promise<Heal> {
   const size = cluster.members.length;

@@ -1,15 +1,16 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Rng } from "@keyway/raft";
 import type { Cluster } from "../cluster/types.js";
 import type { FaultRecord } from "../history/types.js";
 import { injectFault } from "./inject.js";
-import type { FaultKind, Random } from "./types.js";
+import type { FaultKind } from "./types.js";
 
 /** Options of {@link runFaultSchedule}. All times in ms. */
 export interface FaultScheduleOptions {
   readonly cluster: Cluster;
   readonly kind: FaultKind;
   /** Chooses victims, directions and the lengths of the quiet and faulty spans. */
-  readonly random: Random;
+  readonly random: Rng;
   /** Length of the traffic the faults overlap; the last {@link quietTailMs} stay fault-free. */
   readonly durationMs: number;
   /** Called with each action as it is taken (before the next one). */

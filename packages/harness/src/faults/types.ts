@@ -28,12 +28,6 @@ export const NETWORK_FAULTS: ReadonlySet<FaultKind> = new Set([
   "one-way",
 ]);
 
-/** The seeded choices a fault makes (the traffic's `Prng` fits). */
-export interface Random {
-  /** A uniform integer in [0, bound). */
-  int(bound: number): number;
-}
-
 /** Where fault actions are logged (the history's `faults`). */
 export type FaultLog = (record: Omit<FaultRecord, "atNs">) => void;
 

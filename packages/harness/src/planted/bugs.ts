@@ -1,5 +1,5 @@
 import type { etcdserverpb } from "@keyway/api";
-import { Prng } from "../traffic/prng.js";
+import { SeededRng } from "@keyway/raft";
 
 /** The bugs a planted proxy can inject; `none` forwards faithfully. */
 export type PlantedBug = "none" | "staleRead" | "lostWrite" | "droppedWatchEvent";
@@ -17,7 +17,7 @@ const MAX_PENDING_ACKS = 10_000;
  * merely raced a write.
  */
 export class BugInjector {
-  private readonly rng: Prng;
+  private readonly rng: SeededRng;
   private readonly staleRanges = new Map<string, etcdserverpb.RangeResponse>();
   private readonly pendingAcks: { revision: bigint; atMs: number }[] = [];
   private settledRevision = 0n;
@@ -29,11 +29,11 @@ export class BugInjector {
     seed: number,
     private readonly rate: number,
   ) {
-    this.rng = new Prng(seed);
+    this.rng = new SeededRng(seed);
   }
 
   private strikes(bug: PlantedBug): boolean {
-    return this.bug === bug && this.rng.next() < this.rate;
+    return this.bug === bug && this.rng.chance(this.rate);
   }
 
   /** Notes a write's answer (its revision is now acknowledged). */

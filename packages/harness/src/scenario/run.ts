@@ -1,10 +1,10 @@
+import { SeededRng } from "@keyway/raft";
 import { type CheckReport, checkHistory } from "../check/index.js";
 import { type ClusterMode, startCluster } from "../cluster/start.js";
 import type { Cluster, Target } from "../cluster/types.js";
 import { runFaultSchedule } from "../faults/schedule.js";
 import { type FaultKind, NETWORK_FAULTS } from "../faults/types.js";
 import type { FaultRecord, History } from "../history/types.js";
-import { Prng } from "../traffic/prng.js";
 import { runTraffic } from "../traffic/run.js";
 import { finalChecks } from "./final-checks.js";
 
@@ -83,7 +83,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   });
   try {
     // The faults draw from their own stream, so adding a fault kind leaves the traffic's choices alone.
-    const random = new Prng(options.seed ^ 0x5eedfa17);
+    const random = new SeededRng(options.seed ^ 0x5eedfa17);
     const [traffic, faults] = await Promise.allSettled([
       runTraffic({
         endpoints: cluster.endpoints,

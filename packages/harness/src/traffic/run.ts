@@ -1,9 +1,9 @@
 import { prefixEnd } from "@keyway/api";
 import { KeywayClient } from "@keyway/client";
+import { SeededRng } from "@keyway/raft";
 import type { History, KeyValue } from "../history/types.js";
 import { recordKv } from "./convert.js";
 import { execute } from "./execute.js";
-import { Prng } from "./prng.js";
 import { Recorder } from "./recorder.js";
 import { RecordedWatch } from "./watch-stream.js";
 import { Workload } from "./workload.js";
@@ -81,10 +81,10 @@ export async function runTraffic(options: TrafficOptions): Promise<History> {
         records: recorder.watches,
       }),
   );
-  const rng = new Prng(options.seed);
+  const rng = new SeededRng(options.seed);
   const deadline = Date.now() + options.durationMs;
   const running = Array.from({ length: clients }, async (_, client) => {
-    const workload = new Workload(client, keys, prefix, end, leaseTtlSeconds, rng.fork());
+    const workload = new Workload(client, keys, prefix, end, leaseTtlSeconds, new SeededRng(rng.next32()));
     await using kv = connect();
     let failures = 0;
     while (Date.now() < deadline && options.signal?.aborted !== true) {

@@ -1,5 +1,5 @@
+import type { SeededRng } from "@keyway/raft";
 import type { Operation, Outcome } from "../history/types.js";
-import type { Prng } from "./prng.js";
 
 /** Shares of each operation kind in the traffic, modelled on etcd's robustness traffic (sum 100). */
 export const TRAFFIC_MIX = {
@@ -32,13 +32,13 @@ export class Workload {
     private readonly prefix: string,
     private readonly prefixEnd: string,
     private readonly leaseTtlSeconds: number,
-    private readonly rng: Prng,
+    private readonly rng: SeededRng,
   ) {}
 
   /** The next operation, drawn from the client's own seeded generator. */
   next(): Operation {
     let roll = this.rng.int(100);
-    const key = this.rng.pick(this.keys);
+    const key = pick(this.rng, this.keys);
     for (const [kind, share] of Object.entries(TRAFFIC_MIX)) {
       if (roll >= share) {
         roll -= share;
@@ -72,13 +72,13 @@ export class Workload {
           value: this.value(),
         };
       case "putWithLease": {
-        const lease = this.leases.length > 0 ? this.rng.pick(this.leases) : undefined;
+        const lease = this.leases.length > 0 ? pick(this.rng, this.leases) : undefined;
         return lease === undefined ? this.grant() : { kind: "put", key, value: this.value(), lease };
       }
       case "leaseGrant":
         return this.leases.length >= MAX_LEASES_PER_CLIENT ? { kind: "get", key } : this.grant();
       case "leaseRevoke": {
-        const lease = this.leases.length > 0 ? this.rng.pick(this.leases) : undefined;
+        const lease = this.leases.length > 0 ? pick(this.rng, this.leases) : undefined;
         return lease === undefined ? { kind: "get", key } : { kind: "leaseRevoke", lease };
       }
     }
@@ -115,4 +115,11 @@ export class Workload {
       );
     }
   }
+}
+
+/** One element of a non-empty array, drawn from `rng`. */
+function pick<T>(rng: SeededRng, items: readonly T[]): T {
+  const item = items[rng.int(items.length)];
+  if (item === undefined) throw new Error("pick: empty array");
+  return item;
 }
