@@ -55,8 +55,18 @@ export function limitSize(entries: Entry[], maxBytes: number): Entry[] {
  */
 export class MemoryStorage implements Storage {
   private hard: HardState = { term: 0, vote: NONE, commit: 0 };
-  private snap: Snapshot = EMPTY_SNAPSHOT;
-  private ents: Entry[] = [{ term: 0, index: 0, type: "normal", data: new Uint8Array(0) }];
+  private snap: Snapshot;
+  private ents: Entry[];
+
+  /**
+   * An empty log, or one that starts after `from`: the snapshot a restarted member recovered, or
+   * a new cluster's initial membership at index 0 (every founding member starts from the same one).
+   */
+  constructor(from: Snapshot = EMPTY_SNAPSHOT) {
+    this.snap = from;
+    const { index, term } = from.metadata;
+    this.ents = [{ term, index, type: "normal", data: new Uint8Array(0) }];
+  }
 
   initialState(): { hardState: HardState; confState: ConfState } {
     return { hardState: this.hard, confState: this.snap.metadata.confState };

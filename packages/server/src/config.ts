@@ -59,6 +59,21 @@ export function minLeaseTtlSeconds(
   return Math.ceil((Math.floor((3 * electionTicks) / 2) * config.heartbeatIntervalMs) / 1000);
 }
 
+/** Raft ticks in an election timeout (etcd: election timeout / heartbeat interval). */
+export function electionTicks(
+  config: Pick<ServerConfig, "heartbeatIntervalMs" | "electionTimeoutMs">,
+): number {
+  return Math.max(1, Math.floor(config.electionTimeoutMs / config.heartbeatIntervalMs));
+}
+
+/**
+ * How long a proposal or a linearizable read waits before `request timed out`: etcd's
+ * ReqTimeout, 5 s plus two election timeouts.
+ */
+export function requestTimeoutMs(config: Pick<ServerConfig, "electionTimeoutMs">): number {
+  return 5_000 + 2 * config.electionTimeoutMs;
+}
+
 /**
  * gRPC lets requests this much larger than max-request-bytes reach the handlers, so that an
  * oversized request gets etcd's own error instead of a transport error (etcd adds the same).

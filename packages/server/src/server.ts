@@ -7,12 +7,18 @@ import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
 import { LocalKv } from "./concurrency/local-kv.js";
-import { GRPC_OVERHEAD_BYTES, minLeaseTtlSeconds, type ServerConfig } from "./config.js";
+import {
+  electionTicks,
+  GRPC_OVERHEAD_BYTES,
+  minLeaseTtlSeconds,
+  requestTimeoutMs,
+  type ServerConfig,
+} from "./config.js";
 import { statusServer } from "./http/status-server.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { systemClock } from "./lease/clock.js";
-import { LeaseIdGenerator } from "./lease/lease-id.js";
 import { Lessor } from "./lease/lessor.js";
+import { IdGenerator } from "./member/id-generator.js";
 import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
 import { type MemberStorage, openMemberStorage } from "./proposal/member-storage.js";
 import type { Proposer } from "./proposal/proposer.js";
@@ -66,18 +72,19 @@ export class KeywayServer implements AsyncDisposable {
       walDir: join(memberDir, "wal"),
       metadata: encodeIdentity(identity),
       memberId: identity.memberId,
+      raft: {
+        initialVoters: [identity.memberId],
+        tickMs: config.heartbeatIntervalMs,
+        electionTicks: electionTicks(config),
+        requestTimeoutMs: requestTimeoutMs(config),
+      },
       maxRequestBytes: config.maxRequestBytes,
       logger,
       onFatal,
     });
-    const { stateMachine, proposer, term, recovered } = storage;
+    const { stateMachine, proposer, recovered } = storage;
     logger.info(
-      {
-        memberId: identity.memberId.toString(16),
-        term,
-        appliedIndex: stateMachine.appliedIndex,
-        ...recovered,
-      },
+      { memberId: identity.memberId.toString(16), appliedIndex: stateMachine.appliedIndex, ...recovered },
       "recovered",
     );
 
@@ -85,7 +92,7 @@ export class KeywayServer implements AsyncDisposable {
     const header: HeaderSource = {
       clusterId: identity.clusterId,
       memberId: identity.memberId,
-      raftTerm: () => BigInt(term),
+      raftTerm: () => BigInt(proposer.leader.term),
       currentRevision: () => stateMachine.currentRevision,
     };
     const grpc = new Server({
@@ -107,7 +114,7 @@ export class KeywayServer implements AsyncDisposable {
       stateMachine,
       proposer,
       lessor,
-      ids: new LeaseIdGenerator(identity.memberId, Date.now()),
+      ids: new IdGenerator(identity.memberId, Date.now()),
       header,
     };
     grpc.addService(strictDecoding(etcdserverpb.LeaseService), leaseService(leaseDeps));
@@ -132,8 +139,10 @@ export class KeywayServer implements AsyncDisposable {
     );
     grpc.addService(strictDecoding(health.HealthService), healthService());
     const watchHub = startWatchHub(stateMachine, header, config);
-    // One member always has a leader: itself. Raft will answer this once it is wired in.
-    grpc.addService(watchServiceDefinition(), watchService({ hub: watchHub, hasLeader: () => true }));
+    grpc.addService(
+      watchServiceDefinition(),
+      watchService({ hub: watchHub, hasLeader: () => proposer.leader.lead !== 0n }),
+    );
     const registry = new Registry();
     registerWatchMetrics(watchHub, registry);
     const status = statusServer(registry);
@@ -203,9 +212,10 @@ function startWatchHub(stateMachine: StateMachine, header: HeaderSource, config:
 }
 
 /**
- * Starts lease expiry over the applied state: the leases that exist get their full TTL plus an
- * election timeout again (etcd's Promote on becoming leader), later grants and revokes reach
- * the lessor from apply, and expired leases are revoked through the log.
+ * Starts lease expiry over the applied state, kept by the leader only: on becoming leader the
+ * leases that exist get their full TTL plus an election timeout again (etcd's Promote), later
+ * grants and revokes reach the lessor from apply, and expired leases are revoked through the
+ * log; on losing leadership it forgets every expiry (etcd's Demote).
  */
 function startLessor(stateMachine: StateMachine, proposer: Proposer, config: ServerConfig): Lessor {
   const lessor = new Lessor({
@@ -218,7 +228,12 @@ function startLessor(stateMachine: StateMachine, proposer: Proposer, config: Ser
       config.logger.warn({ err, leaseId: id.toString(16) }, "failed to revoke an expired lease; retrying"),
   });
   stateMachine.onLeaseChanges((changes) => lessor.apply(changes));
-  lessor.promote(stateMachine.allLeases(), config.electionTimeoutMs);
+  const follow = (isLeader: boolean) => {
+    if (isLeader) lessor.promote(stateMachine.allLeases(), config.electionTimeoutMs);
+    else lessor.demote();
+  };
+  follow(proposer.leader.isLeader);
+  proposer.onLeaderChange((leadership) => follow(leadership.isLeader));
   return lessor;
 }
 

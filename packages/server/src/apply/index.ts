@@ -11,6 +11,6 @@ export {
   StateMachine,
   type StateMachineOptions,
 } from "./state-machine.js";
-export { isReadOnlyTxn } from "./txn.js";
+export { isReadOnlyTxn, isSerializableTxn } from "./txn.js";
 export type { ApplyLogger, ApplyOutcome, ApplyResponse, LeaseLookup, LogEntry } from "./types.js";
 export { checkDeleteRangeRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from "./validate.js";

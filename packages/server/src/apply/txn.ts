@@ -21,6 +21,16 @@ export function isReadOnlyTxn(req: etcdserverpb.TxnRequest): boolean {
 }
 
 /**
+ * Whether a read-only txn may be answered from the local state at once: every Range in it asks
+ * for a serializable read (etcd's isTxnSerializable); otherwise it waits for a ReadIndex round.
+ */
+export function isSerializableTxn(req: etcdserverpb.TxnRequest): boolean {
+  return [...req.success, ...req.failure].every(
+    (op) => op.request?.$case === "requestRange" && op.request.requestRange.serializable,
+  );
+}
+
+/**
  * etcd's Txn: all compares, nested ones included, are evaluated on the state before the txn;
  * the chosen ops are checked (puts: ignore_* and lease; ranges: compacted/future revision) so
  * an error aborts before any write; then the ops run in order in one revision. header.revision

@@ -54,6 +54,12 @@ export class ExpiryQueue {
     this.down(last.pos);
   }
 
+  /** Forgets every lease. */
+  clear(): void {
+    this.heap.length = 0;
+    this.slots.clear();
+  }
+
   /** The earliest expiry, if any. */
   peek(): Expiry | undefined {
     return this.heap[0];

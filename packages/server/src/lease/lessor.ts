@@ -46,6 +46,8 @@ export class Lessor {
   private cancelTimer: (() => void) | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
   private closed = false;
+  /** Only the leader's lessor keeps time; a follower's forgets every expiry (etcd's Demote). */
+  private primary = true;
 
   constructor(private readonly options: LessorOptions) {}
 
@@ -54,12 +56,33 @@ export class Lessor {
    * as etcd's Promote does when a member becomes leader (remaining TTLs are not persisted).
    */
   promote(leases: Iterable<{ id: bigint; ttlSeconds: number }>, extendMs: number): void {
+    this.primary = true;
     for (const { id, ttlSeconds } of leases) this.track(id, ttlSeconds, extendMs);
     this.schedule();
   }
 
+  /**
+   * The member lost leadership: forget every expiry and propose no revokes (the new leader
+   * gives each lease its full TTL again). Revokes in flight finish or fail on their own.
+   */
+  demote(): void {
+    this.primary = false;
+    this.leases.clear();
+    this.queue.clear();
+    this.waiting.length = 0;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAtMs = Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether this lessor keeps time (the member leads). */
+  get isPrimary(): boolean {
+    return this.primary;
+  }
+
   /** Follows apply: a grant starts its lease's clock, a revoke forgets the lease. */
   apply(changes: readonly LeaseChange[]): void {
+    if (!this.primary) return;
     for (const change of changes) {
       if (change.type === "grant") this.track(change.id, change.ttlSeconds, 0);
       else {

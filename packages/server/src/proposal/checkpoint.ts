@@ -1,5 +1,5 @@
 import type { StateMachine } from "../apply/index.js";
-import type { Wal } from "../wal/index.js";
+import type { Wal, WalConfState } from "../wal/index.js";
 
 /**
  * Applied entries between two checkpoints (etcd 3.6's snapshot-count). Bounds the WAL on disk and
@@ -20,6 +20,8 @@ export class Checkpointer {
   constructor(
     private readonly wal: Wal,
     private readonly stateMachine: StateMachine,
+    /** The membership in force at a log index (it goes into the marker). */
+    private readonly confStateAt: (index: number) => WalConfState,
     private readonly onError: (error: Error) => void,
     private readonly everyEntries = CHECKPOINT_EVERY_ENTRIES,
   ) {
@@ -44,7 +46,7 @@ export class Checkpointer {
     try {
       // The marker names the durable point and the term of its own entry, never a later one.
       const { index, term } = await this.stateMachine.commit();
-      await this.wal.append({ snapshot: { index, term } });
+      await this.wal.append({ snapshot: { index, term, confState: this.confStateAt(index) } });
       await this.wal.releaseBefore(index + 1);
       this.lastIndex = index;
     } catch (error) {

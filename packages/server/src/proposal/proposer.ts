@@ -1,17 +1,25 @@
 import { encodeMessage, keywaypb } from "@keyway/api";
+import {
+  type ConfState,
+  decodeConfChange,
+  type Entry,
+  type HardState,
+  type MemoryStorage,
+  type Message,
+  NONE,
+  type RawNode,
+  type Ready,
+  type SoftState,
+} from "@keyway/raft";
 import type { ApplyOutcome, LogEntry, StateMachine } from "../apply/index.js";
 import { EtcdServerError } from "../errors.js";
+import type { IdGenerator } from "../member/id-generator.js";
 import type { Wal, WalEntry } from "../wal/index.js";
+import { ReadIndexer } from "./read-index.js";
+import { type Waiter, Waiters } from "./waiters.js";
 
 /** The request payload of one log entry (everything an InternalRequest carries but its id). */
 export type Proposal = NonNullable<keywaypb.InternalRequest["request"]>;
-
-interface Pending {
-  entry: LogEntry;
-  encoded: Uint8Array;
-  resolve(outcome: ApplyOutcome): void;
-  reject(error: Error): void;
-}
 
 /**
  * Proposals accepted but not yet applied before new ones are refused with `too many requests`:
@@ -26,12 +34,29 @@ export const MAX_IN_FLIGHT_PROPOSALS = 5_000;
  */
 export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
-/** Where the proposer starts: the log position and term recovered from the WAL. */
-export interface ProposerStart {
-  /** Index the next proposal gets. */
-  nextIndex: number;
-  /** Term stamped on new entries (one member: bumped on every start, as etcd's election would). */
-  term: number;
+/** Where Raft messages for other members go (the peer transport; nothing for one member). */
+export interface MessageSink {
+  send(messages: readonly Message[]): void;
+}
+
+/** What the proposer drives and where it reports. */
+export interface ProposerOptions {
+  memberId: bigint;
+  node: RawNode;
+  /** The node's storage: entries and hard state are added once the WAL holds them. */
+  log: MemoryStorage;
+  wal: Wal;
+  stateMachine: StateMachine;
+  /** The membership the node started with (the WAL's snapshot marker or the initial cluster). */
+  confState: ConfState;
+  peers: MessageSink;
+  ids: IdGenerator;
+  /** Milliseconds, monotonic enough for deadlines. */
+  now(): number;
+  /** One Raft tick (etcd's --heartbeat-interval). */
+  tickMs: number;
+  /** How long a proposal or linearizable read may wait (etcd: 5 s + 2 election timeouts). */
+  requestTimeoutMs: number;
   /** Proposals larger than this, encoded, fail with `request is too large`. */
   maxRequestBytes: number;
   /** Encoded bytes in flight before `too many requests`; default {@link MAX_IN_FLIGHT_BYTES}. */
@@ -41,68 +66,128 @@ export interface ProposerStart {
    * it can no longer promise durability or a state that matches its backend.
    */
   onFatal(error: Error): void;
-  /** Called after every applied batch (checkpointing). */
+  /** Called after every applied batch (background commits, checkpoints). */
   onApplied(): void;
 }
 
+/** Who leads, as this member last heard. */
+export interface Leadership {
+  lead: bigint;
+  term: number;
+  isLeader: boolean;
+}
+
 /**
- * The single-member write path: propose → WAL append + fdatasync → commit → apply → reply.
+ * A member's write path and its Raft loop. Proposals become log entries; the loop carries out
+ * each Ready in the order docs/raft.md requires: persist (WAL, fsync when Raft says so), send,
+ * apply committed entries, serve read states, advance. Callers get their entry's outcome when
+ * it is applied here, found by request id (ids are unique across members and restarts), so a
+ * write made on a follower is answered by the follower once the leader's log reaches it.
  *
- * Proposals arriving in the same event-loop turn become one WAL batch; batches made while an
- * fsync is in flight are coalesced by the WAL (group commit). With one member an entry is
- * committed as soon as it is durable; Raft will later replace only that decision. Entries are
- * applied strictly in log order, and a caller's promise resolves with its entry's outcome.
+ * Everything that arrives while a Ready is being carried out (proposals, peer messages, ticks,
+ * reads) waits and is fed to the node in one go afterwards: that is the group commit, and what
+ * keeps the node's no-call-while-Ready-outstanding rule.
  */
 export class Proposer {
-  private nextIndex: number;
-  private readonly term: number;
-  private queue: Pending[] = [];
-  private flushScheduled = false;
-  private applyTail: Promise<void> = Promise.resolve();
-  private nextRequestId = 1n;
+  private readonly node: RawNode;
+  private readonly waiters = new Waiters();
+  private readonly reads = new ReadIndexer();
+  /** Waiting to be handed to the node (arrived during a Ready, or no leader yet). */
+  private unproposed: Waiter[] = [];
+  private inbox: Message[] = [];
+  private unreachable = new Set<bigint>();
+  private ticks = 0;
+  private busy = false;
+  private scheduled = false;
   private failure: Error | undefined;
-  /** Proposed but not yet applied. */
-  private inFlight = 0;
-  /** Encoded bytes of the proposals in flight. */
+  private closed = false;
+  private ticker: NodeJS.Timeout;
   private inFlightBytes = 0;
+  /** The latest hard state when only its commit index changed since the last WAL write. */
+  private unwrittenHardState: HardState | undefined;
+  private leadership: Leadership = { lead: NONE, term: 0, isLeader: false };
+  private readonly leaderListeners: Array<(leadership: Leadership) => void> = [];
+  private readonly appliedListeners: Array<() => void> = [];
+  /** Highest index applied here, empty entries and conf changes included. */
+  private applied: number;
+  /** Membership changes applied, oldest first, for the checkpoint's snapshot marker. */
+  private confStates: Array<{ index: number; confState: ConfState }>;
 
-  constructor(
-    private readonly wal: Wal,
-    private readonly stateMachine: StateMachine,
-    private readonly start: ProposerStart,
-  ) {
-    this.nextIndex = start.nextIndex;
-    this.term = start.term;
+  constructor(private readonly options: ProposerOptions) {
+    this.node = options.node;
+    this.applied = options.log.snapshot().metadata.index;
+    this.confStates = [{ index: this.applied, confState: options.confState }];
+    this.ticker = setInterval(() => this.onTick(), options.tickMs);
+    this.ticker.unref();
   }
 
-  /** Index of the last entry handed to the WAL. */
+  /** Index of the last entry in the log. */
   get lastIndex(): number {
-    return this.nextIndex - 1;
+    return this.options.log.lastIndex();
   }
 
-  /** Proposes one request; resolves with its apply outcome once it is durable and applied. */
+  /** Highest log index applied (no-op and membership entries included). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Current leader and term as this member knows them. */
+  get leader(): Leadership {
+    return this.leadership;
+  }
+
+  /** Called on every change of leader or of this member's role. */
+  onLeaderChange(listener: (leadership: Leadership) => void): void {
+    this.leaderListeners.push(listener);
+  }
+
+  /** The membership in force at log index `index` (for snapshot markers). */
+  confStateAt(index: number): ConfState {
+    let found = this.confStates[0]?.confState ?? { voters: [], learners: [] };
+    for (const change of this.confStates) if (change.index <= index) found = change.confState;
+    return found;
+  }
+
+  /** Starts an election now (a member alone in its cluster then leads at once). */
+  campaign(): void {
+    this.node.campaign();
+    this.schedule();
+  }
+
+  /** Delivers a message from a peer. */
+  receive(message: Message): void {
+    this.inbox.push(message);
+    this.schedule();
+  }
+
+  /** Tells the node that a peer could not be reached (the next Ready will probe it again). */
+  reportUnreachable(id: bigint): void {
+    this.unreachable.add(id);
+    this.schedule();
+  }
+
+  /** Proposes one request; resolves with its apply outcome once it is committed and applied here. */
   propose(request: Proposal): Promise<ApplyOutcome> {
-    if (this.failure !== undefined) return Promise.reject(new EtcdServerError("stopped"));
-    const message: keywaypb.InternalRequest = { id: this.nextRequestId++, request };
+    if (this.failure !== undefined || this.closed) return Promise.reject(new EtcdServerError("stopped"));
+    const message: keywaypb.InternalRequest = { id: this.options.ids.next(), request };
     const encoded = encodeMessage(keywaypb.InternalRequest, message);
-    if (encoded.length > this.start.maxRequestBytes) {
+    if (encoded.length > this.options.maxRequestBytes) {
       return Promise.reject(new EtcdServerError("requestTooLarge"));
     }
     if (
-      this.inFlight >= MAX_IN_FLIGHT_PROPOSALS ||
-      this.inFlightBytes + encoded.length > (this.start.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES)
+      this.waiters.size >= MAX_IN_FLIGHT_PROPOSALS ||
+      this.inFlightBytes + encoded.length > (this.options.maxInFlightBytes ?? MAX_IN_FLIGHT_BYTES)
     )
       return Promise.reject(new EtcdServerError("tooManyRequests"));
-    this.inFlight++;
     this.inFlightBytes += encoded.length;
     return new Promise<ApplyOutcome>((resolve, reject) => {
       const settle = () => {
-        this.inFlight--;
         this.inFlightBytes -= encoded.length;
       };
-      this.queue.push({
-        entry: { index: 0, term: this.term, request: message },
+      const waiter: Waiter = {
+        request: message,
         encoded,
+        deadlineMs: this.options.now() + this.options.requestTimeoutMs,
         resolve: (outcome) => {
           settle();
           resolve(outcome);
@@ -111,69 +196,243 @@ export class Proposer {
           settle();
           reject(error);
         },
-      });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      };
+      this.waiters.add(waiter);
+      this.unproposed.push(waiter);
+      this.schedule();
     });
-  }
-
-  /** Resolves when every proposal made so far has been applied (or failed). */
-  async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.flushScheduled) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await this.applyTail.catch(() => undefined);
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    const walEntries: WalEntry[] = batch.map((pending) => {
-      pending.entry.index = this.nextIndex++;
-      return { index: pending.entry.index, term: this.term, data: pending.encoded };
-    });
-    const durable = this.wal.append({ entries: walEntries });
-    // applyTail never rejects: every failure is handled by fail(), so later batches still run
-    // their own then-callbacks (and are refused there) instead of inheriting a rejection.
-    this.applyTail = this.applyTail
-      .then(() => durable)
-      .then(
-        () => this.apply(batch),
-        (error: unknown) => this.fail(batch, error),
-      );
   }
 
   /**
-   * Applies a durable batch and answers its callers. An exception from apply is a bug or a
-   * backend failure, never an etcd error (those come back as outcomes): the batch is refused and
-   * the member stops, since its in-memory state may no longer match the backend.
+   * Waits until a read made now may be served from the local state and be linearizable: the
+   * leader confirms its commit index with a heartbeat round, then this member applies up to it.
    */
-  private apply(batch: Pending[]): void {
-    if (this.failure !== undefined) {
-      for (const pending of batch) pending.reject(new EtcdServerError("stopped"));
-      return;
-    }
-    let outcomes: ApplyOutcome[];
-    try {
-      outcomes = this.stateMachine.applyBatch(batch.map((pending) => pending.entry));
-    } catch (error) {
-      this.fail(batch, new Error("apply failed; the member stops", { cause: error }));
-      return;
-    }
-    for (const [i, pending] of batch.entries()) pending.resolve(outcomes[i] as ApplyOutcome);
-    this.start.onApplied();
+  linearizableRead(): Promise<void> {
+    if (this.failure !== undefined || this.closed) return Promise.reject(new EtcdServerError("stopped"));
+    const read = this.reads.read(this.options.now() + this.options.requestTimeoutMs);
+    this.schedule();
+    return read;
   }
 
-  private fail(batch: Pending[], cause: unknown): void {
-    const error = cause instanceof Error ? cause : new Error(String(cause));
-    for (const pending of batch) pending.reject(new EtcdServerError("stopped"));
-    if (this.failure === undefined) {
-      this.failure = error;
-      this.start.onFatal(error);
+  /** Resolves once the member has applied everything up to `index`. */
+  async appliedUpTo(index: number): Promise<void> {
+    while (this.applied < index && this.failure === undefined && !this.closed) {
+      await new Promise<void>((resolve) => this.appliedListeners.push(resolve));
     }
   }
+
+  /** Resolves when every proposal made so far has been applied or has failed. */
+  async drain(): Promise<void> {
+    while ((this.waiters.size > 0 || this.busy || this.scheduled) && this.failure === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /** Refuses new work, waits for proposals in flight (at most `graceMs`), then stops the loop. */
+  async close(graceMs: number): Promise<void> {
+    this.closed = true;
+    await Promise.race([this.drain(), new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    clearInterval(this.ticker);
+    while (this.busy) await new Promise((resolve) => setTimeout(resolve, 1));
+    const hardState = this.unwrittenHardState;
+    if (hardState !== undefined && this.failure === undefined) await this.options.wal.append({ hardState });
+    this.failure ??= new EtcdServerError("stopped");
+    this.rejectAll();
+  }
+
+  private onTick(): void {
+    this.ticks++;
+    const now = this.options.now();
+    this.waiters.expire(now);
+    this.unproposed = this.unproposed.filter((waiter) => waiter.deadlineMs > now);
+    if (this.reads.tick(now)) this.schedule();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.busy || this.failure !== undefined) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
+  }
+
+  /** Feeds what arrived to the node, then carries out its Ready, if any. */
+  private run(): void {
+    this.scheduled = false;
+    if (this.busy || this.failure !== undefined) return;
+    const { node } = this;
+    let rd: Ready;
+    try {
+      for (; this.ticks > 0; this.ticks--) node.tick();
+      const inbox = this.inbox;
+      this.inbox = [];
+      // A refusal (a response from a removed member) is normal operation: the message is dropped.
+      for (const message of inbox) node.step(message);
+      for (const id of this.unreachable) node.reportUnreachable(id);
+      this.unreachable.clear();
+      this.proposeWaiting();
+      if (this.reads.wantsRequest && this.leadership.lead !== NONE) {
+        node.readIndex(this.reads.issue(this.options.now()));
+      }
+      if (!node.hasReady()) return;
+      rd = node.ready();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    this.busy = true;
+    this.handle(rd).then(
+      () => {
+        this.busy = false;
+        this.schedule();
+      },
+      (error: unknown) => {
+        this.busy = false;
+        this.fail(error);
+      },
+    );
+  }
+
+  /** Hands waiting proposals to the node; without a leader they wait (until their deadline). */
+  private proposeWaiting(): void {
+    if (this.unproposed.length === 0 || this.leadership.lead === NONE) return;
+    const waiting = this.unproposed;
+    this.unproposed = [];
+    for (const [i, waiter] of waiting.entries()) {
+      if (this.node.propose(waiter.encoded) === "proposalDropped") {
+        // Leader transfer or the uncommitted-bytes limit: try again on the next turn.
+        this.unproposed = waiting.slice(i);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Carries out one Ready. Its committed entries are durable here already (the core hands out
+   * only those), so they are applied while the new entries are being written, as etcd does; a
+   * leader's appends and heartbeats go out before its own write too (its copy counts toward the
+   * commit only after advance), while every other message waits for the write it may vouch for.
+   */
+  private async handle(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.onSoftState(rd.softState, rd.hardState?.term);
+    else if (rd.hardState !== undefined && rd.hardState.term !== this.leadership.term) {
+      this.setLeadership({ ...this.leadership, term: rd.hardState.term });
+    }
+    if (rd.snapshot !== undefined) {
+      throw new Error("received a Raft snapshot: installing snapshots is not supported yet");
+    }
+    const early = this.leadership.isLeader ? rd.messages.filter(isLeaderReplication) : [];
+    const late = early.length > 0 ? rd.messages.filter((m) => !isLeaderReplication(m)) : rd.messages;
+    if (early.length > 0) this.options.peers.send(early);
+    const persisted = this.persist(rd);
+    this.apply(rd.committedEntries);
+    await persisted;
+    if (late.length > 0) this.options.peers.send(late);
+    this.reads.answered(rd.readStates, this.applied);
+    this.node.advance(rd);
+    if (rd.committedEntries.length > 0) {
+      this.options.onApplied();
+      const listeners = this.appliedListeners.splice(0);
+      for (const listener of listeners) listener();
+    }
+  }
+
+  /**
+   * Writes entries and hard state to the WAL, then to the node's storage. A change of the commit
+   * index alone needs no write of its own (Raft does not require it durable): it rides along with
+   * the next write, as etcd's unsynced hard-state saves do.
+   */
+  private async persist(rd: Ready): Promise<void> {
+    if (rd.hardState !== undefined) this.unwrittenHardState = rd.hardState;
+    if (rd.entries.length > 0 || rd.mustSync) {
+      const hardState = this.unwrittenHardState;
+      this.unwrittenHardState = undefined;
+      await this.options.wal.append({ entries: rd.entries.map(toWalEntry), ...(hardState && { hardState }) });
+    }
+    this.options.log.append(rd.entries);
+    if (rd.hardState !== undefined) this.options.log.setHardState(rd.hardState);
+  }
+
+  /**
+   * Applies committed entries in order. Entries the backend already holds (replayed after a
+   * restart) and empty entries (a new leader's) only move the applied index; membership changes
+   * go to the node.
+   */
+  private apply(entries: readonly Entry[]): void {
+    const { stateMachine } = this.options;
+    let batch: LogEntry[] = [];
+    let owners: Array<Waiter | undefined> = [];
+    const flush = () => {
+      if (batch.length === 0) return;
+      const outcomes = stateMachine.applyBatch(batch);
+      for (const [i, owner] of owners.entries()) owner?.resolve(outcomes[i] as ApplyOutcome);
+      batch = [];
+      owners = [];
+    };
+    try {
+      for (const entry of entries) {
+        if (entry.type === "confChange") {
+          flush();
+          const confState = this.node.applyConfChange(decodeConfChange(entry.data));
+          this.confStates.push({ index: entry.index, confState });
+        } else if (entry.data.length > 0 && entry.index > stateMachine.appliedIndex) {
+          let owner = this.waiters.takeByData(entry.data);
+          const request = owner?.request ?? keywaypb.InternalRequest.decode(entry.data);
+          owner ??= this.waiters.takeById(request.id);
+          batch.push({ index: entry.index, term: entry.term, request });
+          owners.push(owner);
+        }
+        this.applied = entry.index;
+      }
+      flush();
+    } catch (error) {
+      for (const owner of owners) owner?.reject(new EtcdServerError("stopped"));
+      throw new Error("apply failed; the member stops", { cause: error });
+    }
+  }
+
+  private onSoftState(soft: SoftState, term: number | undefined): void {
+    const changed = soft.lead !== this.leadership.lead;
+    this.setLeadership({
+      lead: soft.lead,
+      term: term ?? this.leadership.term,
+      isLeader: soft.role === "leader",
+    });
+    if (changed) this.reads.leaderChanged();
+  }
+
+  private setLeadership(leadership: Leadership): void {
+    const roleChanged =
+      leadership.lead !== this.leadership.lead || leadership.isLeader !== this.leadership.isLeader;
+    this.leadership = leadership;
+    if (!roleChanged) return;
+    for (const listener of this.leaderListeners) listener(leadership);
+  }
+
+  private fail(cause: unknown): void {
+    const error = cause instanceof Error ? cause : new Error(String(cause));
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    clearInterval(this.ticker);
+    this.rejectAll();
+    this.options.onFatal(error);
+  }
+
+  private rejectAll(): void {
+    const stopped = () => new EtcdServerError("stopped");
+    this.unproposed = [];
+    this.waiters.rejectAll(stopped);
+    this.reads.rejectAll(stopped);
+    for (const listener of this.appliedListeners.splice(0)) listener();
+  }
+}
+
+/** A leader's message that depends on nothing it has yet to write (see handle()). */
+function isLeaderReplication(message: Message): boolean {
+  return message.type === "MsgApp" || message.type === "MsgHeartbeat";
+}
+
+function toWalEntry(entry: Entry): WalEntry {
+  const walEntry: WalEntry = { index: entry.index, term: entry.term, data: entry.data };
+  if (entry.type === "confChange") walEntry.confChange = true;
+  return walEntry;
 }

@@ -5,6 +5,7 @@ import {
   checkRangeRequest,
   checkTxnRequest,
   isReadOnlyTxn,
+  isSerializableTxn,
   type StateMachine,
 } from "../apply/index.js";
 import type { Proposer } from "../proposal/proposer.js";
@@ -36,7 +37,10 @@ export interface KvDeps {
   maxTxnOps: number;
 }
 
-/** etcd's KV service: reads from the applied state, writes through the proposer. */
+/**
+ * etcd's KV service: reads from the applied state (linearizable ones after a ReadIndex round,
+ * serializable ones at once), writes through the proposer.
+ */
 export function kvService(deps: KvDeps): etcdserverpb.KVServer {
   const { stateMachine, proposer, header } = deps;
   const withHeader = <T extends { header?: etcdserverpb.ResponseHeader | undefined }>(response: T): T => {
@@ -46,6 +50,7 @@ export function kvService(deps: KvDeps): etcdserverpb.KVServer {
   return {
     range: unary(async (request) => {
       checkRangeRequest(request);
+      if (!request.serializable) await proposer.linearizableRead();
       return withHeader(await stateMachine.rangeChunked(request));
     }),
     put: unary(async (request) => {
@@ -61,7 +66,10 @@ export function kvService(deps: KvDeps): etcdserverpb.KVServer {
     }),
     txn: unary(async (request) => {
       checkTxnRequest(request, deps.maxTxnOps);
-      if (isReadOnlyTxn(request)) return withHeader(stateMachine.readTxn(request));
+      if (isReadOnlyTxn(request)) {
+        if (!isSerializableTxn(request)) await proposer.linearizableRead();
+        return withHeader(stateMachine.readTxn(request));
+      }
       const outcome = await proposer.propose({ $case: "txn", txn: request });
       return withHeader(expectOk(outcome) as etcdserverpb.TxnResponse);
     }),

@@ -1,8 +1,8 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import type { StateMachine } from "../apply/index.js";
-import type { LeaseIdGenerator } from "../lease/lease-id.js";
 import type { Lessor } from "../lease/lessor.js";
+import type { IdGenerator } from "../member/id-generator.js";
 import type { Proposer } from "../proposal/proposer.js";
 import { fillHeader, type HeaderSource } from "./header.js";
 import { expectOk } from "./outcome.js";
@@ -13,7 +13,7 @@ export interface LeaseDeps {
   stateMachine: StateMachine;
   proposer: Proposer;
   lessor: Lessor;
-  ids: LeaseIdGenerator;
+  ids: IdGenerator;
   header: HeaderSource;
 }
 

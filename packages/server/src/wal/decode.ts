@@ -6,6 +6,7 @@ import { crc32c } from "@node-rs/crc32";
 import {
   COMMIT_RECORD,
   FILE_HEADER,
+  hasFixedPayload,
   headerCheck,
   isRecordType,
   MAX_PAYLOAD_BYTES,
@@ -110,7 +111,7 @@ function readFrame(buf: Buffer, offset: number): Frame {
 function decodePayload(buf: Buffer, type: RecordType, start: number, end: number): WalRecord | string {
   const length = end - start;
   const min = minPayloadBytes(type);
-  if (length < min || (type !== RecordType.entry && type !== RecordType.metadata && length !== min)) {
+  if (length < min || (hasFixedPayload(type) && length !== min)) {
     return `record of type ${type} has a payload of ${length} bytes`;
   }
   if (type === RecordType.commit) return { type: "commit" };
@@ -125,10 +126,37 @@ function decodePayload(buf: Buffer, type: RecordType, start: number, end: number
   }
   const term = readU64(buf, start + 8);
   if (first === undefined || term === undefined) return `record of type ${type} holds a number above 2^53`;
-  if (type === RecordType.snapshot) return { type: "snapshot", snapshot: { index: first, term } };
+  if (type === RecordType.snapshot) return decodeSnapshot(buf, start, end, first, term);
   // Copy so that replayed entries do not pin the whole segment buffer in memory.
   const data = Buffer.from(buf.subarray(start + 16, end));
-  return { type: "entry", entry: { index: first, term, data } };
+  const entry: WalEntry = { index: first, term, data };
+  if (type === RecordType.confEntry) entry.confChange = true;
+  return { type: "entry", entry };
+}
+
+/** A snapshot marker, with the membership after its index and term when the record has one. */
+function decodeSnapshot(
+  buf: Buffer,
+  start: number,
+  end: number,
+  index: number,
+  term: number,
+): WalRecord | string {
+  if (end - start === 16) return { type: "snapshot", snapshot: { index, term } };
+  let at = start + 16;
+  const lists: bigint[][] = [];
+  for (let k = 0; k < 2; k++) {
+    if (at + 4 > end) return "snapshot record: membership cut short";
+    const count = buf.readUInt32LE(at);
+    at += 4;
+    if (at + 8 * count > end) return "snapshot record: membership cut short";
+    const ids: bigint[] = [];
+    for (let i = 0; i < count; i++, at += 8) ids.push(buf.readBigUInt64LE(at));
+    lists.push(ids);
+  }
+  if (at !== end) return "snapshot record: bytes after the membership";
+  const [voters = [], learners = []] = lists;
+  return { type: "snapshot", snapshot: { index, term, confState: { voters, learners } } };
 }
 
 /**

@@ -12,15 +12,17 @@
  * Record (all integers little-endian):
  * ```
  * 0  u32  payloadLength          (<= MAX_PAYLOAD_BYTES)
- * 4  u8   type                   (1 metadata, 2 entry, 3 hardState, 4 snapshot, 5 commit;
- *                                 0 is never valid)
+ * 4  u8   type                   (1 metadata, 2 entry, 3 hardState, 4 snapshot, 5 commit,
+ *                                 6 confEntry; 0 is never valid)
  * 5  u8   flags                  (0; reserved)
  * 6  u16  headerCheck            low 16 bits of crc32c(bytes 0..6)
  * 8  ...  payload
  * .  u32  crc                    crc32c(bytes 0 .. 8 + payloadLength)
  * ```
- * Payloads: metadata = opaque bytes; entry = u64 index, u64 term, data; hardState = u64 term,
- * u64 vote, u64 commit; snapshot = u64 index, u64 term; commit = empty.
+ * Payloads: metadata = opaque bytes; entry and confEntry (a Raft membership change) = u64 index,
+ * u64 term, data; hardState = u64 term, u64 vote, u64 commit; snapshot = u64 index, u64 term, then
+ * optionally the membership at that index: u32 voter count, u64 ids, u32 learner count, u64 ids;
+ * commit = empty.
  *
  * Why the header check: a torn or flipped length must not make the reader skip over (and so drop)
  * acknowledged records; a length is trusted only when its own check passes. A file of zeros never
@@ -46,7 +48,14 @@ export const RECORD_OVERHEAD_BYTES = RECORD_HEADER_BYTES + 4;
 export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 /** Record type codes. */
-export const RecordType = { metadata: 1, entry: 2, hardState: 3, snapshot: 4, commit: 5 } as const;
+export const RecordType = {
+  metadata: 1,
+  entry: 2,
+  hardState: 3,
+  snapshot: 4,
+  commit: 5,
+  confEntry: 6,
+} as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 const ENTRY_FIXED_BYTES = 16;
@@ -56,7 +65,7 @@ const TWO_POW_32 = 2 ** 32;
 
 /** True when `type` is a known record type. */
 export function isRecordType(type: number): type is RecordType {
-  return type >= RecordType.metadata && type <= RecordType.commit;
+  return type >= RecordType.metadata && type <= RecordType.confEntry;
 }
 
 /** The 16-bit check of a record header starting at `offset` (covers length, type, flags). */
@@ -67,7 +76,7 @@ export function headerCheck(buf: Buffer, offset: number): number {
 /** Size in bytes of the records that {@link encodeBatch} writes for `batch`. */
 export function batchSize(batch: WalBatch): number {
   let size = 0;
-  if (batch.snapshot !== undefined) size += RECORD_OVERHEAD_BYTES + SNAPSHOT_BYTES;
+  if (batch.snapshot !== undefined) size += RECORD_OVERHEAD_BYTES + snapshotPayloadBytes(batch.snapshot);
   for (const entry of batch.entries ?? [])
     size += RECORD_OVERHEAD_BYTES + ENTRY_FIXED_BYTES + entry.data.length;
   if (batch.hardState !== undefined) size += RECORD_OVERHEAD_BYTES + HARD_STATE_BYTES;
@@ -121,7 +130,8 @@ export function encodeMetadata(metadata: Uint8Array): Buffer {
 
 function encodeEntry(buf: Buffer, offset: number, entry: WalEntry): number {
   const length = ENTRY_FIXED_BYTES + entry.data.length;
-  const payload = beginRecord(buf, offset, RecordType.entry, length);
+  const type = entry.confChange === true ? RecordType.confEntry : RecordType.entry;
+  const payload = beginRecord(buf, offset, type, length);
   writeU64(buf, payload, entry.index);
   writeU64(buf, payload + 8, entry.term);
   buf.set(entry.data, payload + ENTRY_FIXED_BYTES);
@@ -136,11 +146,27 @@ function encodeHardState(buf: Buffer, offset: number, state: HardState): number 
   return endRecord(buf, offset, HARD_STATE_BYTES);
 }
 
+function snapshotPayloadBytes(snapshot: WalSnapshot): number {
+  const { confState } = snapshot;
+  if (confState === undefined) return SNAPSHOT_BYTES;
+  return SNAPSHOT_BYTES + 8 + 8 * (confState.voters.length + confState.learners.length);
+}
+
 function encodeSnapshot(buf: Buffer, offset: number, snapshot: WalSnapshot): number {
-  const payload = beginRecord(buf, offset, RecordType.snapshot, SNAPSHOT_BYTES);
+  const length = snapshotPayloadBytes(snapshot);
+  const payload = beginRecord(buf, offset, RecordType.snapshot, length);
   writeU64(buf, payload, snapshot.index);
   writeU64(buf, payload + 8, snapshot.term);
-  return endRecord(buf, offset, SNAPSHOT_BYTES);
+  let at = payload + SNAPSHOT_BYTES;
+  for (const ids of snapshot.confState ? [snapshot.confState.voters, snapshot.confState.learners] : []) {
+    buf.writeUInt32LE(ids.length, at);
+    at += 4;
+    for (const id of ids) {
+      buf.writeBigUInt64LE(id, at);
+      at += 8;
+    }
+  }
+  return endRecord(buf, offset, length);
 }
 
 /** Writes the header of a record at `offset`; returns the payload's offset. */
@@ -164,6 +190,11 @@ function writeU64(buf: Buffer, offset: number, value: number): void {
   buf.writeUInt32LE(Math.floor(value / TWO_POW_32), offset + 4);
 }
 
+/** Whether records of `type` have a payload of one fixed size. */
+export function hasFixedPayload(type: RecordType): boolean {
+  return type === RecordType.hardState || type === RecordType.commit;
+}
+
 /** Reads a u64 written by {@link writeU64}; `undefined` when it exceeds a safe integer. */
 export function readU64(buf: Buffer, offset: number): number | undefined {
   const high = buf.readUInt32LE(offset + 4);
@@ -171,10 +202,11 @@ export function readU64(buf: Buffer, offset: number): number | undefined {
   return high * TWO_POW_32 + buf.readUInt32LE(offset);
 }
 
-/** Payload sizes by type: exact for fixed records (commit: 0), minimum for entries and metadata. */
+/** Payload sizes by type: exact for fixed records (commit: 0), minimum for the others. */
 export function minPayloadBytes(type: RecordType): number {
   switch (type) {
     case RecordType.entry:
+    case RecordType.confEntry:
       return ENTRY_FIXED_BYTES;
     case RecordType.hardState:
       return HARD_STATE_BYTES;

@@ -18,6 +18,7 @@ export { nodeWalFs, type WalFile, type WalFs, type WalOpenFlags } from "./fs.js"
 export type {
   HardState,
   WalBatch,
+  WalConfState,
   WalEntry,
   WalLogger,
   WalOptions,

@@ -4,8 +4,10 @@ import type { WalFs } from "./fs.js";
 export interface WalEntry {
   index: number;
   term: number;
-  /** Opaque payload (the proposed request); stored as is. */
+  /** Opaque payload (the proposed request, or an encoded membership change); stored as is. */
   data: Uint8Array;
+  /** A Raft membership change rather than an application command (stored as its own record type). */
+  confChange?: boolean;
 }
 
 /**
@@ -22,6 +24,18 @@ export interface HardState {
 export interface WalSnapshot {
   index: number;
   term: number;
+  /**
+   * The membership in force at `index` (Raft's ConfState): a restarted member takes it from here,
+   * then re-applies the membership changes in later entries. Absent in markers written by a
+   * one-member Keyway before clusters existed (the member is then the only voter).
+   */
+  confState?: WalConfState;
+}
+
+/** Voting members and learners, by member id. */
+export interface WalConfState {
+  voters: readonly bigint[];
+  learners: readonly bigint[];
 }
 
 /**

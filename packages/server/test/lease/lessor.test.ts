@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, minLeaseTtlSeconds } from "../../src/config.js";
 import { ExpiryQueue } from "../../src/lease/expiry-queue.js";
-import { LeaseIdGenerator } from "../../src/lease/lease-id.js";
 import { Lessor } from "../../src/lease/lessor.js";
+import { IdGenerator } from "../../src/member/id-generator.js";
 import { FakeClock } from "./fake-clock.js";
 
 /** A lessor on a fake clock whose revokes are recorded and settled by the test. */
@@ -170,12 +170,12 @@ describe("expiry queue", () => {
 describe("lease id generator", () => {
   it("makes positive, distinct ids from member bits, start time and a counter; a later start never repeats", () => {
     const memberId = 0xfedc_ba98_7654_3210n;
-    const first = new LeaseIdGenerator(memberId, 1_700_000_000_000);
+    const first = new IdGenerator(memberId, 1_700_000_000_000);
     const ids = Array.from({ length: 1_000 }, () => first.next());
     expect(new Set(ids).size).toBe(1_000);
     expect(ids.every((id) => id > 0n && id < 1n << 63n)).toBe(true);
     expect((ids[0] as bigint) >> 48n).toBe(0x3210n);
-    const restarted = new LeaseIdGenerator(memberId, 1_700_000_000_000 + 10);
+    const restarted = new IdGenerator(memberId, 1_700_000_000_000 + 10);
     expect(ids).not.toContain(restarted.next());
   });
 });

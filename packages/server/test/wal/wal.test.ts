@@ -30,6 +30,26 @@ describe("Wal append and replay", () => {
     expect(summary(opened.replay.entries)).toEqual(summary([...entries(1, 3), entry(4, 2)]));
   });
 
+  it("keeps membership changes apart from commands, and the membership in snapshot markers", async () => {
+    const dir = await tempDir();
+    const confState = { voters: [1n, 2n ** 64n - 1n, 3n], learners: [9n] };
+    {
+      const { wal } = await Wal.open({ dir });
+      await wal.append({ snapshot: { index: 0, term: 0, confState } });
+      await wal.append({ entries: [entry(1, 1), { ...entry(2, 1), confChange: true }, entry(3, 1)] });
+      await wal.close();
+    }
+    await using opened = await reopen(dir);
+    expect(opened.replay.snapshot).toEqual({ index: 0, term: 0, confState });
+    expect(opened.replay.entries.map((e) => e.confChange === true)).toEqual([false, true, false]);
+    await opened.wal.append({ snapshot: { index: 2, term: 1 } });
+    await opened.wal.close();
+    // A marker without a membership (written before clusters) still reads back.
+    await using again = await reopen(dir);
+    expect(again.replay.snapshot).toEqual({ index: 2, term: 1 });
+    expect(again.replay.entries.map((e) => e.index)).toEqual([3]);
+  });
+
   it("keeps appending after reopen", async () => {
     const dir = await tempDir();
     const first = await Wal.open({ dir });

@@ -5,13 +5,13 @@ const SUFFIX_MASK = (1n << SUFFIX_BITS) - 1n;
 const POSITIVE_MASK = (1n << 63n) - 1n;
 
 /**
- * Chooses lease ids for LeaseGrant with ID 0, before proposing, as etcd's request-id generator
- * (pkg/idutil) does: the member id's low 16 bits, then the start time in ms (40 bits) and a
+ * etcd's id generator (pkg/idutil), for proposal ids and for the lease ids of LeaseGrant with ID 0
+ * (chosen before proposing): the member id's low 16 bits, then the start time in ms (40 bits) and a
  * counter (8 bits) that carries into the time. Ids stay unique across restarts as long as a
- * member grants fewer than 256 leases per millisecond it has been up on average; masked to 63
+ * member draws fewer than 256 ids per millisecond it has been up on average; masked to 63
  * bits so they are positive. Apply never chooses ids, so it stays deterministic.
  */
-export class LeaseIdGenerator {
+export class IdGenerator {
   private readonly prefix: bigint;
   private suffix: bigint;
 
