@@ -17,6 +17,7 @@ import {
 import { statusServer } from "./http/status-server.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { systemClock } from "./lease/clock.js";
+import { LeaseRouter } from "./lease/lease-router.js";
 import { Lessor } from "./lease/lessor.js";
 import { IdGenerator } from "./member/id-generator.js";
 import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
@@ -27,7 +28,7 @@ import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
-import { leaseService, proposeGrant } from "./rpc/lease.js";
+import { leaseService, localTimeToLive, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
 import { maintenanceService } from "./rpc/maintenance.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
@@ -110,10 +111,17 @@ export class KeywayServer implements AsyncDisposable {
       KV_SERVICE_DEFINITION,
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
+    const router = new LeaseRouter({
+      lessor,
+      leader: () => proposer.leader,
+      forward: () => Promise.reject(new Error("no peers")),
+      localTimeToLive: (request) => localTimeToLive(stateMachine, lessor, request),
+    });
     const leaseDeps = {
       stateMachine,
       proposer,
       lessor,
+      router,
       ids: new IdGenerator(identity.memberId, Date.now()),
       header,
     };

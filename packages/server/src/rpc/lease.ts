@@ -1,9 +1,11 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import type { StateMachine } from "../apply/index.js";
+import type { LeaseRouter } from "../lease/lease-router.js";
 import type { Lessor } from "../lease/lessor.js";
 import type { IdGenerator } from "../member/id-generator.js";
 import type { Proposer } from "../proposal/proposer.js";
+import { toServiceError } from "./errors.js";
 import { fillHeader, type HeaderSource } from "./header.js";
 import { expectOk } from "./outcome.js";
 import { unary } from "./unary.js";
@@ -13,17 +15,19 @@ export interface LeaseDeps {
   stateMachine: StateMachine;
   proposer: Proposer;
   lessor: Lessor;
+  /** Keep-alives and TimeToLive: answered here on the leader, forwarded to it elsewhere. */
+  router: LeaseRouter;
   ids: IdGenerator;
   header: HeaderSource;
 }
 
 /**
- * etcd's Lease service: grant and revoke are log entries (through the proposer); keep-alive,
- * time-to-live and the list are answered from the lessor and the applied state, as etcd's
- * leader does.
+ * etcd's Lease service: grant and revoke are log entries (through the proposer); keep-alive and
+ * time-to-live are answered by the leader's lessor (forwarded there from a follower), the list
+ * from the lessor on the leader and from the applied state elsewhere.
  */
 export function leaseService(deps: LeaseDeps): etcdserverpb.LeaseServer {
-  const { stateMachine, proposer, lessor, header } = deps;
+  const { stateMachine, proposer, lessor, router, header } = deps;
   const head = () => fillHeader(header, undefined);
   return {
     leaseGrant: unary(async (request) => {
@@ -37,30 +41,43 @@ export function leaseService(deps: LeaseDeps): etcdserverpb.LeaseServer {
       response.header = fillHeader(header, response.header);
       return response;
     }),
-    leaseTimeToLive: unary((request) => {
-      const lease = stateMachine.lease(request.ID);
-      const remaining = lessor.remainingSeconds(request.ID);
-      // An unknown lease answers TTL -1, not an error (etcd's LeaseServer turns not-found into this).
-      if (lease === undefined || remaining === undefined) {
-        return etcdserverpb.LeaseTimeToLiveResponse.fromPartial({ header: head(), ID: request.ID, TTL: -1n });
-      }
-      return etcdserverpb.LeaseTimeToLiveResponse.fromPartial({
+    leaseTimeToLive: unary(async (request) => {
+      const response = await router.timeToLive(request);
+      response.header = head();
+      return response;
+    }),
+    leaseLeases: unary(() => {
+      const ids = lessor.isPrimary ? lessor.list() : stateMachine.allLeases().map((lease) => lease.id);
+      return etcdserverpb.LeaseLeasesResponse.fromPartial({
         header: head(),
-        ID: request.ID,
-        TTL: BigInt(remaining),
-        grantedTTL: BigInt(lease.ttlSeconds),
-        // etcd lists them in Go map order; sorted here, so the answer is stable.
-        keys: request.keys ? [...lease.keys].sort().map((key) => Buffer.from(key, "latin1")) : [],
+        leases: ids.map((ID) => ({ ID })),
       });
     }),
-    leaseLeases: unary(() =>
-      etcdserverpb.LeaseLeasesResponse.fromPartial({
-        header: head(),
-        leases: lessor.list().map((ID) => ({ ID })),
-      }),
-    ),
-    leaseKeepAlive: (call) => keepAlive(call, lessor, head),
+    leaseKeepAlive: (call) => keepAlive(call, router, head),
   };
+}
+
+/**
+ * etcd's TimeToLive from the leader's lessor and the applied state. An unknown lease answers
+ * TTL -1, not an error (etcd's LeaseServer turns not-found into this).
+ */
+export function localTimeToLive(
+  stateMachine: StateMachine,
+  lessor: Lessor,
+  request: etcdserverpb.LeaseTimeToLiveRequest,
+): etcdserverpb.LeaseTimeToLiveResponse {
+  const lease = stateMachine.lease(request.ID);
+  const remaining = lessor.remainingSeconds(request.ID);
+  if (lease === undefined || remaining === undefined) {
+    return etcdserverpb.LeaseTimeToLiveResponse.fromPartial({ ID: request.ID, TTL: -1n });
+  }
+  return etcdserverpb.LeaseTimeToLiveResponse.fromPartial({
+    ID: request.ID,
+    TTL: BigInt(remaining),
+    grantedTTL: BigInt(lease.ttlSeconds),
+    // etcd lists them in Go map order; sorted here, so the answer is stable.
+    keys: request.keys ? [...lease.keys].sort().map((key) => Buffer.from(key, "latin1")) : [],
+  });
 }
 
 /**
@@ -87,19 +104,31 @@ function freeLeaseId(deps: Pick<LeaseDeps, "stateMachine" | "ids">): bigint {
 
 /**
  * One keep-alive stream: each request renews its lease and gets `{header, ID, TTL}`; TTL 0 for
- * an unknown or expired lease. The header is taken before the renew, as etcd does, so a
- * revoke's revision is never hidden behind a successful renewal. A client that stops reading
- * stops being read: no responses pile up beyond the stream's buffer.
+ * an unknown or expired lease. Requests are answered in order, also when forwarded to the leader.
+ * The header is taken before the renew, as etcd does, so a revoke's revision is never hidden
+ * behind a successful renewal. A client that stops reading stops being read: no responses pile
+ * up beyond the stream's buffer. A renew that cannot reach a leader ends the stream with etcd's
+ * error (`no leader`, `request timed out`).
  */
 function keepAlive(
   call: ServerDuplexStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>,
-  lessor: Lessor,
+  router: LeaseRouter,
   head: () => etcdserverpb.ResponseHeader,
 ): void {
   let paused = false;
-  call.on("data", (request: etcdserverpb.LeaseKeepAliveRequest) => {
+  let failed = false;
+  let answered: Promise<void> = Promise.resolve();
+  const answer = async (request: etcdserverpb.LeaseKeepAliveRequest) => {
+    if (failed) return;
     const header = head();
-    const TTL = BigInt(lessor.renew(request.ID));
+    let TTL: bigint;
+    try {
+      TTL = BigInt(await router.renew(request.ID));
+    } catch (error) {
+      failed = true;
+      call.emit("error", toServiceError(error));
+      return;
+    }
     if (call.write({ header, ID: request.ID, TTL }) || paused) return;
     paused = true;
     call.pause();
@@ -107,8 +136,13 @@ function keepAlive(
       paused = false;
       call.resume();
     });
+  };
+  call.on("data", (request: etcdserverpb.LeaseKeepAliveRequest) => {
+    answered = answered.then(() => answer(request));
   });
-  call.on("end", () => call.end());
+  call.on("end", () => {
+    void answered.then(() => call.end());
+  });
   // A cut stream needs no answer; grpc-js reports it here instead of throwing.
   call.on("error", () => undefined);
 }
