@@ -158,4 +158,9 @@ export interface ConfChange {
    */
   readonly type: "addNode" | "addLearner" | "removeNode";
   readonly nodeId: NodeId;
+  /**
+   * Opaque bytes for the application, carried in the entry (etcd's ConfChange.Context: the
+   * member's name and peer URLs). The core ignores them.
+   */
+  readonly context?: Uint8Array;
 }

@@ -115,6 +115,12 @@ describe("conf change codec", () => {
     for (const type of ["addNode", "addLearner", "removeNode"] as const) {
       for (const nodeId of [1n, 0xffff_ffff_ffff_ffffn, 0x8000_0000_0000_0001n]) {
         expect(decodeConfChange(encodeConfChange({ type, nodeId }))).toEqual({ type, nodeId });
+        const context = new Uint8Array([1, 2, 3]);
+        expect(decodeConfChange(encodeConfChange({ type, nodeId, context }))).toEqual({
+          type,
+          nodeId,
+          context,
+        });
       }
     }
     expect(() => decodeConfChange(new Uint8Array(3))).toThrow(RaftInvariantError);
