@@ -378,31 +378,34 @@ export class StateMachine {
 
   private emitMembers(): void {
     const members = this.membership.list();
-    for (const listener of this.membersListeners) {
-      try {
-        listener(members);
-      } catch (error) {
-        this.options.logger?.warn({ err: error }, "members listener failed");
-      }
-    }
+    this.notify(this.membersListeners, (listener) => listener(members), {}, "members listener failed");
   }
 
   private emitLeaseChanges(changes: readonly LeaseChange[]): void {
-    for (const listener of this.leaseListeners) {
-      try {
-        listener(changes);
-      } catch (error) {
-        this.options.logger?.warn({ err: error }, "lease listener failed");
-      }
-    }
+    this.notify(this.leaseListeners, (listener) => listener(changes), {}, "lease listener failed");
   }
 
   private emit(revision: number, events: mvccpb.Event[]): void {
-    for (const listener of this.listeners) {
+    this.notify(
+      this.listeners,
+      (listener) => listener(revision, events),
+      { revision },
+      "event listener failed",
+    );
+  }
+
+  /** Calls every listener; one that throws is logged and does not stop the others (nor apply). */
+  private notify<L>(
+    listeners: ReadonlySet<L>,
+    call: (listener: L) => void,
+    fields: object,
+    message: string,
+  ): void {
+    for (const listener of listeners) {
       try {
-        listener(revision, events);
+        call(listener);
       } catch (error) {
-        this.options.logger?.warn({ err: error, revision }, "event listener failed");
+        this.options.logger?.warn({ err: error, ...fields }, message);
       }
     }
   }
