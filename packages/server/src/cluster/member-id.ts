@@ -3,9 +3,9 @@ import { createHash } from "node:crypto";
 /**
  * etcd's member id: the first 8 bytes (big-endian) of sha1 over the member's peer URLs sorted
  * and concatenated, then the cluster token, then, for a member added at runtime, the decimal Unix
- * time in seconds of the MemberAdd (so a member re-added with the same URLs gets a new id). The
- * members of `--initial-cluster` have no time part, so every member of a new cluster derives
- * the same ids on its own.
+ * time in seconds of the MemberAdd (so a member re-added with the same URLs gets a new id; etcd
+ * 3.4's MemberAdd passes an empty token). The members of `--initial-cluster` have no time part,
+ * so every member of a new cluster derives the same ids on its own.
  */
 export function computeMemberId(
   peerUrls: readonly string[],

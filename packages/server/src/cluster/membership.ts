@@ -8,7 +8,7 @@ export interface Member {
   readonly id: bigint;
   /** Empty until the member has started and published its name (etcd: "unstarted"). */
   readonly name: string;
-  /** URLs the other members reach it on, sorted. */
+  /** URLs the other members reach it on (sorted when added, as given by a MemberUpdate). */
   readonly peerUrls: readonly string[];
   /** URLs it serves clients on; empty until it published them. */
   readonly clientUrls: readonly string[];
@@ -141,7 +141,8 @@ export class MemberTable {
         this.save(backend, { ...this.mustGet(change.id), isLearner: false });
         return;
       case "update":
-        this.save(backend, { ...this.mustGet(change.id), peerUrls: [...change.peerUrls].sort() });
+        // etcd keeps an update's URLs in the order given (an added member's are sorted).
+        this.save(backend, { ...this.mustGet(change.id), peerUrls: [...change.peerUrls] });
         return;
     }
   }

@@ -67,8 +67,8 @@ describe("membership: the member table in the state machine", () => {
       reason(h.sm.applyMemberUpdate(next(), 7n, ["http://127.0.0.1:2399", "http://127.0.0.1:2398"])),
     ).toBe("ok");
     expect(h.sm.members().find((m) => m.id === 7n)?.peerUrls).toEqual([
-      "http://127.0.0.1:2398",
       "http://127.0.0.1:2399",
+      "http://127.0.0.1:2398",
     ]);
     // Updating a member to its own URLs is no conflict.
     expect(reason(h.sm.applyMemberUpdate(next(), a.id, a.peerUrls))).toBe("ok");
