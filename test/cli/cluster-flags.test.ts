@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ETCD_BIN, requireEtcd } from "../support/etcd-process.js";
-import { KEYWAY_BIN } from "../support/keyway-process.js";
+import { etcdctl } from "../support/etcdctl.js";
+import { KEYWAY_BIN, startKeywayProcess } from "../support/keyway-process.js";
 import { freePort } from "../support/ports.js";
 
 interface Run {
@@ -106,5 +107,35 @@ describe("keyway serve: cluster flag errors as etcd 3.4 reports them", () => {
     expect(fromEtcd.status).not.toBe(0);
     expect(keywayReason(fromKeyway)).toBe(etcdReason(fromEtcd));
     expect(fromKeyway.status).toBe(fromEtcd.status);
+  });
+
+  it("a restart ignores the cluster flags, keeps the member table, and publishes new client URLs", async () => {
+    const dataDir = join(root, "restart");
+    const list = (endpoint: string) => {
+      const r = etcdctl(endpoint, ["member", "list"]);
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const first = await startKeywayProcess({
+      dataDir,
+      extraArgs: [
+        "--name=a",
+        `--initial-advertise-peer-urls=${peer}`,
+        `--initial-cluster=a=${peer},b=${other}`,
+      ],
+    });
+    const before = list(first.endpoint);
+    expect(before.split("\n").filter((line) => line !== "")).toHaveLength(2);
+    await first.stop();
+    // Flags that would be refused on a first start: the data dir already knows its member.
+    const again = await startKeywayProcess({
+      dataDir,
+      extraArgs: ["--name=a", "--initial-cluster=zzz=http://127.0.0.1:1"],
+    });
+    try {
+      expect(list(again.endpoint)).toBe(before.replaceAll(first.endpoint, again.endpoint));
+    } finally {
+      await again.stop();
+    }
   });
 });
