@@ -72,8 +72,6 @@ export class KeywayServer implements AsyncDisposable {
       onFatal,
     });
     const { stateMachine, proposer, term, recovered } = storage;
-    await bootstrapMembers(stateMachine, config, identity);
-    await publishAttributes(stateMachine, (request) => proposer.propose(request), identity, config);
     logger.info(
       {
         memberId: identity.memberId.toString(16),
@@ -83,6 +81,13 @@ export class KeywayServer implements AsyncDisposable {
       },
       "recovered",
     );
+    try {
+      await bootstrapMembers(stateMachine, config, identity);
+      await publishAttributes(stateMachine, (request) => proposer.propose(request), identity, config);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
 
     const lessor = startLessor(stateMachine, proposer, config);
     const header: HeaderSource = {
