@@ -38,7 +38,10 @@ export interface MemberChangeDeps {
  */
 export function memberChangeService(
   deps: MemberChangeDeps,
-): ServiceHandlers<etcdserverpb.ClusterServer, "memberAdd" | "memberRemove" | "memberUpdate" | "memberPromote"> {
+): ServiceHandlers<
+  etcdserverpb.ClusterServer,
+  "memberAdd" | "memberRemove" | "memberUpdate" | "memberPromote"
+> {
   const { control } = deps;
   // etcd's Cluster service leaves the revision out of its headers.
   const head = () => ({ ...fillHeader(deps.header, undefined), revision: 0n });
