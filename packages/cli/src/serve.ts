@@ -1,4 +1,12 @@
-import { DEFAULTS, KeywayServer, type ServerConfig } from "@keyway/server";
+import {
+  DEFAULTS,
+  type InitialClusterState,
+  initialClusterFromName,
+  KeywayServer,
+  parseInitialCluster,
+  parseUrlList,
+  type ServerConfig,
+} from "@keyway/server";
 import { type Command, InvalidArgumentError } from "commander";
 import { pino } from "pino";
 
@@ -7,8 +15,12 @@ interface ServeFlags {
   dataDir: string;
   listenClientUrls: string;
   advertiseClientUrls?: string;
-  initialAdvertisePeerUrls: string;
+  initialAdvertisePeerUrls: string[];
+  listenPeerUrls: string[];
+  initialCluster: string;
+  initialClusterState: InitialClusterState;
   initialClusterToken: string;
+  snapshotCount: number;
   maxTxnOps: number;
   maxRequestBytes: number;
   heartbeatInterval: number;
@@ -47,6 +59,34 @@ function goDurationMs(value: string): number {
   return Math.round(ms);
 }
 
+/** etcd's default `--initial-cluster`, from the default name and advertised peer URLs. */
+const DEFAULT_INITIAL_CLUSTER = initialClusterFromName(DEFAULTS.name, DEFAULTS.advertisePeerUrls);
+
+/**
+ * A flag value etcd's flag parser refuses: Go's flag package prints `invalid value "<v>" for
+ * flag -<name>: <reason>` and exits with status 2; commander prints its own line, with the same
+ * reason and exit status.
+ */
+function flagError(reason: string): InvalidArgumentError {
+  const error = new InvalidArgumentError(reason);
+  error.exitCode = 2;
+  return error;
+}
+
+/** A URL list flag checked as etcd checks it (scheme, host:port, no path). */
+function urlListFlag(value: string): string[] {
+  try {
+    return parseUrlList(value);
+  } catch (error) {
+    throw flagError((error as Error).message);
+  }
+}
+
+function clusterState(value: string): InitialClusterState {
+  if (value !== "new" && value !== "existing") throw flagError("invalid value");
+  return value;
+}
+
 const urlList = (value: string) =>
   value
     .split(",")
@@ -71,13 +111,34 @@ export function registerServe(program: Command): void {
     )
     .option(
       "--initial-advertise-peer-urls <urls>",
-      "peer URLs announced in the member list",
-      DEFAULTS.advertisePeerUrls.join(","),
+      "peer URLs announced to the rest of the cluster",
+      urlListFlag,
+      [...DEFAULTS.advertisePeerUrls],
+    )
+    .option("--listen-peer-urls <urls>", "comma-separated URLs to listen on for peer traffic", urlListFlag, [
+      ...DEFAULTS.listenPeerUrls,
+    ])
+    .option(
+      "--initial-cluster <members>",
+      "initial cluster configuration for bootstrapping, name=peer-url,... (default: <name>=<initial-advertise-peer-urls>)",
+      DEFAULT_INITIAL_CLUSTER,
+    )
+    .option(
+      "--initial-cluster-state <state>",
+      "initial cluster state ('new' or 'existing')",
+      clusterState,
+      "new",
     )
     .option(
       "--initial-cluster-token <token>",
       "token that makes this cluster's id unique",
       DEFAULTS.initialClusterToken,
+    )
+    .option(
+      "--snapshot-count <n>",
+      "number of committed transactions to trigger a snapshot to disk",
+      positiveInt,
+      DEFAULTS.snapshotCount,
     )
     .option("--max-txn-ops <n>", "maximum operations in one txn", positiveInt, DEFAULTS.maxTxnOps)
     .option(
@@ -118,8 +179,17 @@ async function serve(flags: ServeFlags): Promise<void> {
     dataDir: flags.dataDir,
     listenClientUrls,
     advertiseClientUrls: flags.advertiseClientUrls ? urlList(flags.advertiseClientUrls) : listenClientUrls,
-    advertisePeerUrls: urlList(flags.initialAdvertisePeerUrls),
+    advertisePeerUrls: flags.initialAdvertisePeerUrls,
+    listenPeerUrls: flags.listenPeerUrls,
+    initialCluster: parseInitialCluster(
+      // etcd: `--name=x` alone means a one-member cluster named x.
+      flags.name !== DEFAULTS.name && flags.initialCluster === DEFAULT_INITIAL_CLUSTER
+        ? initialClusterFromName(flags.name, flags.initialAdvertisePeerUrls)
+        : flags.initialCluster,
+    ),
+    initialClusterState: flags.initialClusterState,
     initialClusterToken: flags.initialClusterToken,
+    snapshotCount: flags.snapshotCount,
     maxTxnOps: flags.maxTxnOps,
     maxRequestBytes: flags.maxRequestBytes,
     heartbeatIntervalMs: flags.heartbeatInterval,

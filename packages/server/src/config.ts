@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { InitialClusterState, InitialMember } from "./cluster/initial-cluster.js";
 
 /** What one member needs to start. Flag names in the CLI follow etcd's (`--data-dir`, ...). */
 export interface ServerConfig {
@@ -12,8 +13,19 @@ export interface ServerConfig {
   advertiseClientUrls: string[];
   /** Peer URLs announced in MemberList (`--initial-advertise-peer-urls`). */
   advertisePeerUrls: string[];
-  /** Cluster token mixed into the cluster id on first start (`--initial-cluster-token`). */
+  /** URLs to serve the other members on (`--listen-peer-urls`); the peer transport binds them. */
+  listenPeerUrls: string[];
+  /**
+   * The members of a new cluster (`--initial-cluster`); this member's name must be among them,
+   * with exactly its advertised peer URLs (cluster/initial-cluster.ts checks it as etcd does).
+   */
+  initialCluster: InitialMember[];
+  /** Start a new cluster, or join an existing one (`--initial-cluster-state`, default new). */
+  initialClusterState: InitialClusterState;
+  /** Token mixed into the member ids, hence the cluster id, on first start (`--initial-cluster-token`). */
   initialClusterToken: string;
+  /** Applied entries between Raft snapshots (`--snapshot-count`, etcd default 100000). */
+  snapshotCount: number;
   /** Most operations in one txn branch (`--max-txn-ops`, etcd default 128). */
   maxTxnOps: number;
   /** Largest request the server accepts, in bytes (`--max-request-bytes`, etcd default 1.5 MiB). */
@@ -40,7 +52,11 @@ export const DEFAULTS = {
   dataDir: "keyway-data",
   listenClientUrls: ["http://127.0.0.1:2379"],
   advertisePeerUrls: ["http://localhost:2380"],
+  listenPeerUrls: ["http://localhost:2380"],
+  initialCluster: [{ name: "default", peerUrls: ["http://localhost:2380"] }],
+  initialClusterState: "new",
   initialClusterToken: "etcd-cluster",
+  snapshotCount: 100_000,
   maxTxnOps: 128,
   maxRequestBytes: 1.5 * 1024 * 1024,
   heartbeatIntervalMs: 100,

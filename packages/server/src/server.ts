@@ -6,6 +6,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
+import { bootstrapMembers, initialIdentity, publishAttributes } from "./cluster/bootstrap.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
   electionTicks,
@@ -67,7 +68,7 @@ export class KeywayServer implements AsyncDisposable {
     const { logger } = config;
     const memberDir = join(config.dataDir, "member");
     await mkdir(memberDir, { recursive: true });
-    const identity = await loadOrCreateIdentity(memberDir, config.initialClusterToken);
+    const { identity } = await loadOrCreateIdentity(memberDir, () => initialIdentity(config));
     const storage = await openMemberStorage({
       stateMachine: { dir: join(memberDir, "db"), minLeaseTtlSeconds: minLeaseTtlSeconds(config), logger },
       walDir: join(memberDir, "wal"),
@@ -88,6 +89,13 @@ export class KeywayServer implements AsyncDisposable {
       { memberId: identity.memberId.toString(16), appliedIndex: stateMachine.appliedIndex, ...recovered },
       "recovered",
     );
+    try {
+      await bootstrapMembers(stateMachine, config, identity);
+      await publishAttributes(stateMachine, (request) => proposer.propose(request), identity, config);
+    } catch (error) {
+      await storage.close();
+      throw error;
+    }
 
     const lessor = startLessor(stateMachine, proposer, config);
     const header: HeaderSource = {
@@ -135,15 +143,22 @@ export class KeywayServer implements AsyncDisposable {
     grpc.addService(strictDecoding(v3electionpb.ElectionService), electionService(concurrencyDeps));
     grpc.addService(
       strictDecoding(etcdserverpb.MaintenanceService),
-      maintenanceService({ stateMachine, proposer, header }),
+      maintenanceService({
+        stateMachine,
+        header,
+        // One member leads itself; the Raft wiring replaces this with the node's status.
+        raft: {
+          leader: () => identity.memberId,
+          raftIndex: () => proposer.lastIndex,
+          raftTerm: () => term,
+          appliedIndex: () => stateMachine.appliedIndex,
+          isLearner: () => false,
+        },
+      }),
     );
     grpc.addService(
       strictDecoding(etcdserverpb.ClusterService),
-      clusterService(header, {
-        name: config.name,
-        peerUrls: config.advertisePeerUrls,
-        clientUrls: config.advertiseClientUrls,
-      }),
+      clusterService(header, () => stateMachine.members()),
     );
     grpc.addService(strictDecoding(health.HealthService), healthService());
     const watchHub = startWatchHub(stateMachine, header, config);

@@ -40,7 +40,18 @@ export interface InternalRequest {
     | { $case: "leaseRevoke"; leaseRevoke: LeaseRevokeRequest }
     | { $case: "leaseCheckpoint"; leaseCheckpoint: LeaseCheckpointRequest }
     | { $case: "alarm"; alarm: AlarmRequest }
+    | { $case: "memberAttrSet"; memberAttrSet: ClusterMemberAttrSet }
     | undefined;
+}
+
+/**
+ * A started member publishes its name and client URLs through the log (etcd 3.4 does it with a
+ * v2 PUT of /0/members/<id>/attributes; etcd 3.5 with ClusterMemberAttrSetRequest).
+ */
+export interface ClusterMemberAttrSet {
+  memberId: bigint;
+  name: string;
+  clientUrls: string[];
 }
 
 function createBaseInternalRequest(): InternalRequest {
@@ -79,6 +90,9 @@ export const InternalRequest: MessageFns<InternalRequest> = {
         break;
       case "alarm":
         AlarmRequest.encode(message.request.alarm, writer.uint32(74).fork()).join();
+        break;
+      case "memberAttrSet":
+        ClusterMemberAttrSet.encode(message.request.memberAttrSet, writer.uint32(82).fork()).join();
         break;
     }
     return writer;
@@ -172,6 +186,17 @@ export const InternalRequest: MessageFns<InternalRequest> = {
             message.request = { $case: "alarm", alarm: AlarmRequest.decode(reader, reader.uint32()) };
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.request = {
+              $case: "memberAttrSet",
+              memberAttrSet: ClusterMemberAttrSet.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -254,7 +279,98 @@ export const InternalRequest: MessageFns<InternalRequest> = {
         }
         break;
       }
+      case "memberAttrSet": {
+        if (object.request?.memberAttrSet !== undefined && object.request?.memberAttrSet !== null) {
+          message.request = {
+            $case: "memberAttrSet",
+            memberAttrSet: ClusterMemberAttrSet.fromPartial(object.request.memberAttrSet),
+          };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseClusterMemberAttrSet(): ClusterMemberAttrSet {
+  return { memberId: 0n, name: "", clientUrls: [] };
+}
+
+export const ClusterMemberAttrSet: MessageFns<ClusterMemberAttrSet> = {
+  encode(message: ClusterMemberAttrSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memberId !== 0n) {
+      if (BigInt.asUintN(64, message.memberId) !== message.memberId) {
+        throw new globalThis.Error("value provided for field message.memberId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.memberId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.clientUrls) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterMemberAttrSet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterMemberAttrSet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memberId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientUrls.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ClusterMemberAttrSet>): ClusterMemberAttrSet {
+    return ClusterMemberAttrSet.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterMemberAttrSet>): ClusterMemberAttrSet {
+    const message = createBaseClusterMemberAttrSet();
+    message.memberId = (object.memberId !== undefined && object.memberId !== null) ? BigInt(object.memberId) : 0n;
+    message.name = object.name ?? "";
+    message.clientUrls = object.clientUrls?.map((e) => e) || [];
     return message;
   },
 };

@@ -1029,6 +1029,21 @@ export const WIRE_SCHEMA: WireSchema = {
       "9": {
         "wire": 2,
         "message": "etcdserverpb.AlarmRequest"
+      },
+      "10": {
+        "wire": 2,
+        "message": "keywaypb.ClusterMemberAttrSet"
+      }
+    },
+    "keywaypb.ClusterMemberAttrSet": {
+      "1": {
+        "wire": 0
+      },
+      "2": {
+        "wire": 2
+      },
+      "3": {
+        "wire": 2
       }
     },
     "v3electionpb.CampaignRequest": {

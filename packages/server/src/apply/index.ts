@@ -8,6 +8,8 @@ export { executeRange } from "./range.js";
 export {
   type EventListener,
   type LeaseListener,
+  type MemberChangeOutcome,
+  type MembersListener,
   StateMachine,
   type StateMachineOptions,
 } from "./state-machine.js";

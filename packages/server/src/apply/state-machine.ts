@@ -1,4 +1,5 @@
 import { etcdserverpb, type keywaypb, type mvccpb } from "@keyway/api";
+import { type Member, type MemberChange, MemberTable, toPbMember } from "../cluster/membership.js";
 import { EtcdServerError } from "../errors.js";
 import { type LeaseChange, type LeaseRecord, LeaseTable } from "../lease/lease-table.js";
 import {
@@ -44,11 +45,20 @@ export type EventListener = (revision: number, events: mvccpb.Event[]) => void;
 /** Listener of a batch's lease grants and revokes, in apply order. */
 export type LeaseListener = (changes: readonly LeaseChange[]) => void;
 
+/** Listener of membership changes: the whole member table after the change. */
+export type MembersListener = (members: readonly Member[]) => void;
+
+/** The result of applying a conf change entry: the members after it, or the etcd error that refused it. */
+export type MemberChangeOutcome =
+  | { ok: true; members: readonly Member[] }
+  | { ok: false; error: EtcdServerError };
+
 /** What one batch produced besides its outcomes; handed to listeners after the commit. */
 interface BatchEffects {
   revisions: [number, mvccpb.Event[]][];
   compactions: number[];
   leaseChanges: LeaseChange[];
+  membersChanged: boolean;
 }
 
 const yieldWithSetImmediate = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -72,6 +82,7 @@ export const READ_CHUNK_REVISIONS = 256;
 export class StateMachine {
   private readonly listeners = new Set<EventListener>();
   private readonly leaseListeners = new Set<LeaseListener>();
+  private readonly membersListeners = new Set<MembersListener>();
   private applied: LogPoint;
   private failure: Error | undefined;
   private closed = false;
@@ -80,6 +91,7 @@ export class StateMachine {
   private constructor(
     private readonly store: MvccStore,
     private readonly leases: LeaseTable,
+    private readonly membership: MemberTable,
     private readonly compactor: Compactor,
     private readonly options: StateMachineOptions,
   ) {
@@ -96,6 +108,7 @@ export class StateMachine {
     if (kv === undefined) throw new Error("apply: StateMachine.open needs a dir or a kv backend");
     const backend = new Backend(kv);
     const leases = LeaseTable.load(backend);
+    const membership = MemberTable.load(backend);
     const store = MvccStore.restore(backend, leases.restoreVisitor());
     const compactor = new Compactor(store, {
       yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate,
@@ -112,10 +125,11 @@ export class StateMachine {
         revision: store.currentRevision,
         keys: store.index.size,
         leases: leases.size,
+        members: membership.size,
       },
       "mvcc store opened",
     );
-    return new StateMachine(store, leases, compactor, options);
+    return new StateMachine(store, leases, membership, compactor, options);
   }
 
   /** Last applied log index (in memory; durable once {@link commit} covers it). */
@@ -147,7 +161,7 @@ export class StateMachine {
   applyBatch(entries: LogEntry[]): ApplyOutcome[] {
     this.assertHealthy();
     const outcomes: ApplyOutcome[] = [];
-    const effects: BatchEffects = { revisions: [], compactions: [], leaseChanges: [] };
+    const effects: BatchEffects = { revisions: [], compactions: [], leaseChanges: [], membersChanged: false };
     try {
       const before = this.applied;
       for (const entry of entries) {
@@ -167,6 +181,7 @@ export class StateMachine {
     for (const revision of effects.compactions) this.compactor.schedule(revision);
     for (const [revision, events] of effects.revisions) this.emit(revision, events);
     if (effects.leaseChanges.length > 0) this.emitLeaseChanges(effects.leaseChanges);
+    if (effects.membersChanged) this.emitMembers();
     return outcomes;
   }
 
@@ -182,6 +197,13 @@ export class StateMachine {
           return { ok: true, response: this.grantLease(request.leaseGrant, effects) };
         case "leaseRevoke":
           return { ok: true, response: this.revokeLease(request.leaseRevoke.ID, effects) };
+        case "memberAttrSet": {
+          const { memberId, name, clientUrls } = request.memberAttrSet;
+          if (this.membership.setAttributes(this.store.backend, memberId, name, clientUrls)) {
+            effects.membersChanged = true;
+          }
+          return { ok: true, response: this.memberResponse() };
+        }
         default:
           return { ok: true, response: this.applyWrite(request, effects) };
       }
@@ -270,22 +292,120 @@ export class StateMachine {
     };
   }
 
+  /**
+   * Writes the initial members of a new cluster (from `--initial-cluster`, ids from
+   * cluster/member-id.ts). Every member of a new cluster does it identically on its first start,
+   * outside the log; the table must be empty. Durable with the next {@link commit}.
+   */
+  bootstrapMembers(members: readonly Member[]): void {
+    this.assertHealthy();
+    this.membership.bootstrap(this.store.backend, members);
+    this.emitMembers();
+  }
+
+  /** The cluster's members at the latest applied state, by ascending id. */
+  members(): readonly Member[] {
+    return this.membership.list();
+  }
+
+  /** Whether a member id was removed from the cluster (etcd refuses a removed member's messages). */
+  isRemoved(id: bigint): boolean {
+    return this.membership.isRemoved(id);
+  }
+
+  /**
+   * etcd's ValidateConfigurationChange against the applied state: the error a conf change would
+   * meet if applied now, or undefined. Apply checks again (the state may change before it commits).
+   */
+  validateMemberChange(change: MemberChange): EtcdServerError | undefined {
+    return this.membership.validate(change);
+  }
+
+  /** Applies a committed ConfChangeAddNode / AddLearnerNode entry at `entry`; see {@link applyMemberChange}. */
+  applyMemberAdd(entry: LogPoint, member: Member): MemberChangeOutcome {
+    return this.applyMemberChange(entry, { type: "add", member });
+  }
+
+  /** Applies a committed ConfChangeRemoveNode entry; the id joins the removed ids for good. */
+  applyMemberRemove(entry: LogPoint, id: bigint): MemberChangeOutcome {
+    return this.applyMemberChange(entry, { type: "remove", id });
+  }
+
+  /** Applies a committed promotion of a learner (etcd: AddNode with IsPromote in its context). */
+  applyMemberPromote(entry: LogPoint, id: bigint): MemberChangeOutcome {
+    return this.applyMemberChange(entry, { type: "promote", id });
+  }
+
+  /** Applies a committed ConfChangeUpdateNode entry: new peer URLs for a member. */
+  applyMemberUpdate(entry: LogPoint, id: bigint, peerUrls: readonly string[]): MemberChangeOutcome {
+    return this.applyMemberChange(entry, { type: "update", id, peerUrls });
+  }
+
+  /**
+   * Applies one committed conf change entry, in log order with {@link applyBatch}: validated as
+   * etcd does at apply; a refused change still advances the applied index (the entry was
+   * applied, as a no-op), and the caller should then not change Raft's configuration. The change
+   * is persisted with the entry's index; listeners hear of it at once. An entry at or below the
+   * applied index was applied before a restart and answers `timeout`, as in applyBatch.
+   */
+  applyMemberChange(entry: LogPoint, change: MemberChange): MemberChangeOutcome {
+    this.assertHealthy();
+    if (entry.index <= this.applied.index) return { ok: false, error: new EtcdServerError("timeout") };
+    const error = this.membership.validate(change);
+    if (error === undefined) this.membership.apply(this.store.backend, change);
+    this.applied = { index: entry.index, term: entry.term };
+    this.store.backend.setApplied(this.applied);
+    if (error !== undefined) return { ok: false, error };
+    this.emitMembers();
+    return { ok: true, members: this.membership.list() };
+  }
+
+  /**
+   * Subscribes to membership changes (bootstrap, conf changes, published attributes), called
+   * after the change is applied with the whole table. Returns the unsubscribe.
+   */
+  onMembersChanged(listener: MembersListener): () => void {
+    this.membersListeners.add(listener);
+    return () => this.membersListeners.delete(listener);
+  }
+
+  private memberResponse(): etcdserverpb.MemberUpdateResponse {
+    return etcdserverpb.MemberUpdateResponse.fromPartial({
+      header: { revision: BigInt(this.store.currentRevision) },
+      members: this.membership.list().map(toPbMember),
+    });
+  }
+
+  private emitMembers(): void {
+    const members = this.membership.list();
+    this.notify(this.membersListeners, (listener) => listener(members), {}, "members listener failed");
+  }
+
   private emitLeaseChanges(changes: readonly LeaseChange[]): void {
-    for (const listener of this.leaseListeners) {
-      try {
-        listener(changes);
-      } catch (error) {
-        this.options.logger?.warn({ err: error }, "lease listener failed");
-      }
-    }
+    this.notify(this.leaseListeners, (listener) => listener(changes), {}, "lease listener failed");
   }
 
   private emit(revision: number, events: mvccpb.Event[]): void {
-    for (const listener of this.listeners) {
+    this.notify(
+      this.listeners,
+      (listener) => listener(revision, events),
+      { revision },
+      "event listener failed",
+    );
+  }
+
+  /** Calls every listener; one that throws is logged and does not stop the others (nor apply). */
+  private notify<L>(
+    listeners: ReadonlySet<L>,
+    call: (listener: L) => void,
+    fields: object,
+    message: string,
+  ): void {
+    for (const listener of listeners) {
       try {
-        listener(revision, events);
+        call(listener);
       } catch (error) {
-        this.options.logger?.warn({ err: error, revision }, "event listener failed");
+        this.options.logger?.warn({ err: error, ...fields }, message);
       }
     }
   }

@@ -22,7 +22,8 @@ export type ApplyResponse =
   | etcdserverpb.TxnResponse
   | etcdserverpb.CompactionResponse
   | etcdserverpb.LeaseGrantResponse
-  | etcdserverpb.LeaseRevokeResponse;
+  | etcdserverpb.LeaseRevokeResponse
+  | etcdserverpb.MemberUpdateResponse;
 
 /**
  * The result of applying one entry: a response, or an etcd error that left the state unchanged.

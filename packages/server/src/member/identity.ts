@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -14,27 +13,30 @@ interface StoredIdentity {
 }
 
 /**
- * Loads the member identity from `<dir>/identity.json`, creating it on first start. The member
- * id is random (etcd hashes peer URLs and a timestamp; any unique non-zero id serves); the cluster
- * id hashes the member ids with the cluster token, as etcd does for a new cluster.
+ * Loads the member identity from `<dir>/identity.json`. On the first start (no file yet) it
+ * stores what `create` returns (the ids etcd derives from `--initial-cluster`, see
+ * cluster/member-id.ts) and reports `created`; later starts ignore the flags, as etcd does once
+ * its data dir holds a member.
  */
-export async function loadOrCreateIdentity(dir: string, clusterToken: string): Promise<MemberIdentity> {
+export async function loadOrCreateIdentity(
+  dir: string,
+  create: () => MemberIdentity,
+): Promise<{ identity: MemberIdentity; created: boolean }> {
   const file = join(dir, "identity.json");
   try {
     const stored = JSON.parse(await readFile(file, "utf8")) as StoredIdentity;
-    return { memberId: BigInt(stored.memberId), clusterId: BigInt(stored.clusterId) };
+    return {
+      identity: { memberId: BigInt(stored.memberId), clusterId: BigInt(stored.clusterId) },
+      created: false,
+    };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const memberId = nonZeroId(randomBytes(8));
-  const clusterId = nonZeroId(createHash("sha256").update(`${memberId}:${clusterToken}`).digest());
+  const identity = create();
+  if (identity.memberId === 0n) throw new Error("cannot use 0 as member id");
+  const { memberId, clusterId } = identity;
   await writeFileDurably(file, JSON.stringify({ memberId: `${memberId}`, clusterId: `${clusterId}` }));
-  return { memberId, clusterId };
-}
-
-function nonZeroId(bytes: Buffer): bigint {
-  const id = bytes.readBigUInt64BE(0);
-  return id === 0n ? 1n : id;
+  return { identity, created: true };
 }
 
 /** Writes a file so that after a crash it is either absent or complete: temp file, fsync, rename, fsync dir. */

@@ -1,4 +1,4 @@
-import type { BackendEntry, BackendSize, KvBackend } from "./kv-backend.js";
+import type { BackendEntry, BackendSize, KvBackend, RecordTable } from "./kv-backend.js";
 import { decodeRevision, encodeRevision, REV_BYTES } from "./revision.js";
 import { WriteBuffer } from "./write-buffer.js";
 
@@ -24,7 +24,8 @@ const META_FINISHED_COMPACT = "finishedCompactRev";
 
 /**
  * The MVCC store's backend, laid out like etcd's bbolt: a `key` table of revision -> KeyValue, a
- * `lease` table of lease id -> granted TTL, and a `meta` table with the applied log index and
+ * `lease` table of lease id -> granted TTL, `members` and `members_removed` tables of the cluster's
+ * membership (cluster/membership.ts), and a `meta` table with the applied log index and
  * term and the compaction marks.
  *
  * Writes go to an in-memory {@link WriteBuffer} and are visible to every read at once; {@link commit}
@@ -105,33 +106,45 @@ export class Backend {
   putLease(lease: StoredLease): void {
     const ttl = Buffer.alloc(8);
     ttl.writeBigInt64BE(BigInt(lease.ttlSeconds));
-    this.active.leases.set(leaseKey(lease.id).toString("latin1"), ttl);
-    this.active.writes++;
+    this.putRecord("lease", leaseKey(lease.id), ttl);
   }
 
   /** Removes a lease record. */
   removeLease(id: bigint): void {
-    this.active.leases.set(leaseKey(id).toString("latin1"), undefined);
-    this.active.writes++;
+    this.removeRecord("lease", leaseKey(id));
   }
 
   /** Every stored lease. */
   *leases(): Generator<StoredLease> {
-    const layers = this.layersNewestFirst();
-    const decode = (key: Buffer, value: Buffer): StoredLease => ({
-      id: key.readBigInt64BE(0),
-      ttlSeconds: Number(value.readBigInt64BE(0)),
-    });
+    for (const { key, value } of this.records("lease")) {
+      yield { id: key.readBigInt64BE(0), ttlSeconds: Number(value.readBigInt64BE(0)) };
+    }
+  }
+
+  /** Stores (or replaces) the record `key` of a record table. */
+  putRecord(table: RecordTable, key: Buffer, value: Buffer): void {
+    this.active.records[table].set(key.toString("latin1"), value);
+    this.active.writes++;
+  }
+
+  /** Removes the record `key` of a record table. */
+  removeRecord(table: RecordTable, key: Buffer): void {
+    this.active.records[table].set(key.toString("latin1"), undefined);
+    this.active.writes++;
+  }
+
+  /** Every record of a record table: buffered ones first, then committed ones, in no set order. */
+  *records(table: RecordTable): Generator<BackendEntry> {
     const seen = new Set<string>();
-    for (const layer of layers) {
-      for (const [latin1, value] of layer.leases) {
+    for (const layer of this.layersNewestFirst()) {
+      for (const [latin1, value] of layer.records[table]) {
         if (seen.has(latin1)) continue;
         seen.add(latin1);
-        if (value !== undefined) yield decode(Buffer.from(latin1, "latin1"), value);
+        if (value !== undefined) yield { key: Buffer.from(latin1, "latin1"), value };
       }
     }
-    for (const { key, value } of this.kv.range("lease", undefined, undefined)) {
-      if (!seen.has(key.toString("latin1"))) yield decode(key, value);
+    for (const entry of this.kv.range(table, undefined, undefined)) {
+      if (!seen.has(entry.key.toString("latin1"))) yield entry;
     }
   }
 

@@ -7,7 +7,7 @@ export { Compactor, type CompactorOptions } from "./compactor.js";
 export { type HashKVResult, hashKV } from "./hash.js";
 export { eventsSince, type RevisionEvents } from "./history.js";
 export type { IndexRange } from "./key-index.js";
-export type { BackendEntry, BackendTable, BackendWrite, KvBackend } from "./kv-backend.js";
+export type { BackendEntry, BackendTable, BackendWrite, KvBackend, RecordTable } from "./kv-backend.js";
 export { LmdbBackend } from "./lmdb-backend.js";
 export {
   MvccStore,

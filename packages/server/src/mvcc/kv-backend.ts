@@ -3,8 +3,14 @@
  * server (lmdb-backend.ts), a simulated machine in the crash tests (test/sim/).
  */
 
+/**
+ * Small tables of records keyed by id, each written whole: leases, and the cluster's members and
+ * removed member ids (etcd's `members` and `members_removed` buckets).
+ */
+export type RecordTable = "lease" | "members" | "members_removed";
+
 /** The backend's tables, laid out like etcd's bbolt buckets. */
-export type BackendTable = "key" | "lease" | "meta";
+export type BackendTable = "key" | "meta" | RecordTable;
 
 /** One write of a commit: a put, or a delete when `value` is undefined. */
 export interface BackendWrite {

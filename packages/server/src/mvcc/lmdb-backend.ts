@@ -32,13 +32,19 @@ export class LmdbBackend implements KvBackend {
     this.root = open<Buffer, Buffer>({
       path: dir,
       overlappingSync: true,
-      maxDbs: 4,
+      maxDbs: 8,
       keyEncoding: "binary",
       encoding: "binary",
     });
     const table = (name: BackendTable) =>
       this.root.openDB<Buffer, Buffer>(name, { keyEncoding: "binary", encoding: "binary" });
-    this.dbs = { key: table("key"), lease: table("lease"), meta: table("meta") };
+    this.dbs = {
+      key: table("key"),
+      lease: table("lease"),
+      meta: table("meta"),
+      members: table("members"),
+      members_removed: table("members_removed"),
+    };
   }
 
   /** Opens (creating if needed) the LMDB environment in directory `dir`. */

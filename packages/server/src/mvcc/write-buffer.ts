@@ -1,4 +1,4 @@
-import type { BackendEntry, BackendWrite } from "./kv-backend.js";
+import type { BackendEntry, BackendWrite, RecordTable } from "./kv-backend.js";
 
 /**
  * Writes applied but not yet committed to the {@link KvBackend} (etcd's backend write buffer):
@@ -13,8 +13,12 @@ export class WriteBuffer {
   private readonly values = new Map<string, Buffer>();
   /** Latin1 revision keys this layer removes from older layers (compaction). */
   readonly removed = new Set<string>();
-  /** Latin1 lease key -> record, or undefined for a removal. */
-  readonly leases = new Map<string, Buffer | undefined>();
+  /** Per record table: latin1 key -> record, or undefined for a removal. */
+  readonly records: Record<RecordTable, Map<string, Buffer | undefined>> = {
+    lease: new Map(),
+    members: new Map(),
+    members_removed: new Map(),
+  };
   /** Latin1 meta key -> value. */
   readonly meta = new Map<string, Buffer>();
   /** Writes recorded, for the commit policy. */
@@ -76,7 +80,12 @@ export class WriteBuffer {
     const bytes = (latin1: string) => Buffer.from(latin1, "latin1");
     for (const latin1 of this.removed) writes.push({ table: "key", key: bytes(latin1), value: undefined });
     for (const [latin1, value] of this.values) writes.push({ table: "key", key: bytes(latin1), value });
-    for (const [latin1, value] of this.leases) writes.push({ table: "lease", key: bytes(latin1), value });
+    for (const [table, records] of Object.entries(this.records) as [
+      RecordTable,
+      Map<string, Buffer | undefined>,
+    ][]) {
+      for (const [latin1, value] of records) writes.push({ table, key: bytes(latin1), value });
+    }
     for (const [latin1, value] of this.meta) writes.push({ table: "meta", key: bytes(latin1), value });
     return writes;
   }

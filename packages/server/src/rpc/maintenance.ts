@@ -2,17 +2,30 @@ import { etcdserverpb } from "@keyway/api";
 import type { StateMachine } from "../apply/index.js";
 import { ETCD_API_VERSION } from "../config.js";
 import { EtcdServerError } from "../errors.js";
-import type { Proposer } from "../proposal/proposer.js";
 import { fillHeader, type HeaderSource } from "./header.js";
 import { type ServiceHandlers, unary } from "./unary.js";
 
 /** etcd's default backend quota (`--quota-backend-bytes`), reported by Status. */
 const QUOTA_BACKEND_BYTES = 2n * 1024n * 1024n * 1024n;
 
+/** The Raft node's state as Status reports it (the Raft wiring provides it). */
+export interface RaftStatusSource {
+  /** The leader's member id, 0n when there is none. */
+  leader(): bigint;
+  /** The last index of the Raft log. */
+  raftIndex(): number;
+  /** The current Raft term. */
+  raftTerm(): number;
+  /** The last applied log index. */
+  appliedIndex(): number;
+  /** Whether this member is a learner. */
+  isLearner(): boolean;
+}
+
 /** What the Maintenance service needs from the member. */
 export interface MaintenanceDeps {
   stateMachine: StateMachine;
-  proposer: Proposer;
+  raft: RaftStatusSource;
   header: HeaderSource;
 }
 
@@ -26,7 +39,7 @@ export function maintenanceService(
   etcdserverpb.MaintenanceServer,
   "status" | "alarm" | "defragment" | "hash" | "hashKv" | "moveLeader"
 > {
-  const { stateMachine, proposer, header } = deps;
+  const { stateMachine, raft, header } = deps;
   const head = () => fillHeader(header, undefined);
   return {
     status: unary(() => {
@@ -36,11 +49,14 @@ export function maintenanceService(
         version: ETCD_API_VERSION,
         dbSize: BigInt(size.totalBytes),
         dbSizeInUse: BigInt(size.inUseBytes),
-        leader: header.memberId,
-        raftIndex: BigInt(proposer.lastIndex),
-        raftTerm: header.raftTerm(),
-        raftAppliedIndex: BigInt(stateMachine.appliedIndex),
+        leader: raft.leader(),
+        raftIndex: BigInt(raft.raftIndex()),
+        raftTerm: BigInt(raft.raftTerm()),
+        raftAppliedIndex: BigInt(raft.appliedIndex()),
         dbSizeQuota: QUOTA_BACKEND_BYTES,
+        isLearner: raft.isLearner(),
+        // etcd 3.4 fills errors with the active alarms only, and no alarm can be raised yet.
+        errors: [],
       });
     }),
     // No alarm can be raised yet: the quota check and corruption checks come with later work.

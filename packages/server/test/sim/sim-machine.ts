@@ -18,7 +18,13 @@ type Tables = Record<BackendTable, Map<string, Buffer>>;
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-const emptyTables = (): Tables => ({ key: new Map(), lease: new Map(), meta: new Map() });
+const emptyTables = (): Tables => ({
+  key: new Map(),
+  lease: new Map(),
+  meta: new Map(),
+  members: new Map(),
+  members_removed: new Map(),
+});
 
 /** The backend of a simulated machine; its tables are what is on disk. */
 export class SimKv implements KvBackend {
