@@ -89,6 +89,10 @@ export const EtcdError = {
     status.UNAVAILABLE,
     "etcdserver: request timed out, waiting for the applied index took too long",
   ),
+  timeoutLeaderTransfer: spec(
+    status.UNAVAILABLE,
+    "etcdserver: request timed out, leader transfer took too long",
+  ),
   unhealthy: spec(status.UNAVAILABLE, "etcdserver: unhealthy cluster"),
   corrupt: spec(status.DATA_LOSS, "etcdserver: corrupt cluster"),
   learnerNotSupported: spec(status.UNAVAILABLE, "etcdserver: rpc not supported for learner"),

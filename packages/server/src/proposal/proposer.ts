@@ -1,7 +1,7 @@
 import { encodeMessage, keywaypb } from "@keyway/api";
 import {
+  type ConfChange,
   type ConfState,
-  decodeConfChange,
   type Entry,
   type HardState,
   type MemoryStorage,
@@ -12,9 +12,12 @@ import {
   type SoftState,
 } from "@keyway/raft";
 import type { ApplyOutcome, LogEntry, StateMachine } from "../apply/index.js";
+import { encodeConfChangeContext, raftConfChange } from "../cluster/conf-change-context.js";
+import type { Member, MemberChange } from "../cluster/membership.js";
 import { EtcdServerError } from "../errors.js";
 import type { IdGenerator } from "../member/id-generator.js";
 import type { Wal, WalEntry } from "../wal/index.js";
+import { ConfChanges } from "./conf-changes.js";
 import { ReadIndexer } from "./read-index.js";
 import { type Waiter, Waiters } from "./waiters.js";
 
@@ -92,10 +95,15 @@ export class Proposer {
   private readonly node: RawNode;
   private readonly waiters = new Waiters();
   private readonly reads = new ReadIndexer();
+  private readonly confChanges = new ConfChanges();
+  /** Membership changes waiting to be handed to the node. */
+  private unproposedConf: ConfChange[] = [];
   /** Waiting to be handed to the node (arrived during a Ready, or no leader yet). */
   private unproposed: Waiter[] = [];
   private inbox: Message[] = [];
   private unreachable = new Set<bigint>();
+  private snapshotReports: Array<{ id: bigint; delivered: boolean }> = [];
+  private commit = 0;
   private ticks = 0;
   private busy = false;
   private scheduled = false;
@@ -116,6 +124,7 @@ export class Proposer {
   constructor(private readonly options: ProposerOptions) {
     this.node = options.node;
     this.applied = options.log.snapshot().metadata.index;
+    this.commit = options.log.hardState().commit;
     this.confStates = [{ index: this.applied, confState: options.confState }];
     this.ticker = setInterval(() => this.onTick(), options.tickMs);
     this.ticker.unref();
@@ -166,6 +175,22 @@ export class Proposer {
     this.schedule();
   }
 
+  /** Tells the node whether a snapshot sent to `id` arrived (its progress waits for this). */
+  reportSnapshot(id: bigint, delivered: boolean): void {
+    this.snapshotReports.push({ id, delivered });
+    this.schedule();
+  }
+
+  /** Highest log index known committed (etcd's Status raftIndex). */
+  get commitIndex(): number {
+    return this.commit;
+  }
+
+  /** The membership now in force. */
+  get confState(): ConfState {
+    return this.confStates.at(-1)?.confState ?? this.options.confState;
+  }
+
   /** Proposes one request; resolves with its apply outcome once it is committed and applied here. */
   propose(request: Proposal): Promise<ApplyOutcome> {
     if (this.failure !== undefined || this.closed) return Promise.reject(new EtcdServerError("stopped"));
@@ -201,6 +226,37 @@ export class Proposer {
       this.unproposed.push(waiter);
       this.schedule();
     });
+  }
+
+  /**
+   * Proposes a membership change; resolves with the members once it is applied here, rejects
+   * with the error the member table gave it (etcd's apply-time checks) or `request timed out`.
+   */
+  proposeConfChange(change: MemberChange, signal?: AbortSignal): Promise<readonly Member[]> {
+    if (this.failure !== undefined || this.closed) return Promise.reject(new EtcdServerError("stopped"));
+    const requestId = this.options.ids.next();
+    const cc = raftConfChange(change, encodeConfChangeContext({ requestId, change }));
+    return new Promise<readonly Member[]>((resolve, reject) => {
+      const deadlineMs = this.options.now() + this.options.requestTimeoutMs;
+      this.confChanges.wait(requestId, { deadlineMs, resolve, reject });
+      signal?.addEventListener("abort", () => {
+        this.confChanges.forget(requestId);
+        reject(new EtcdServerError("requestCanceled"));
+      });
+      this.unproposedConf.push(cc);
+      this.schedule();
+    });
+  }
+
+  /** Hands leadership to `target` (etcd's MoveLeader); resolves once the leader is `target`. */
+  async transferLeadership(target: bigint): Promise<void> {
+    const deadline = this.options.now() + this.options.requestTimeoutMs;
+    this.node.transferLeader(target);
+    this.schedule();
+    while (this.leadership.lead !== target) {
+      if (this.options.now() > deadline) throw new EtcdServerError("timeoutLeaderTransfer");
+      await new Promise((resolve) => setTimeout(resolve, this.options.tickMs));
+    }
   }
 
   /**
@@ -244,6 +300,7 @@ export class Proposer {
     this.ticks++;
     const now = this.options.now();
     this.waiters.expire(now);
+    this.confChanges.expire(now);
     this.unproposed = this.unproposed.filter((waiter) => waiter.deadlineMs > now);
     if (this.reads.tick(now)) this.schedule();
     this.schedule();
@@ -269,6 +326,7 @@ export class Proposer {
       for (const message of inbox) node.step(message);
       for (const id of this.unreachable) node.reportUnreachable(id);
       this.unreachable.clear();
+      for (const { id, delivered } of this.snapshotReports.splice(0)) node.reportSnapshot(id, delivered);
       this.proposeWaiting();
       if (this.reads.wantsRequest && this.leadership.lead !== NONE) {
         node.readIndex(this.reads.issue(this.options.now()));
@@ -294,7 +352,9 @@ export class Proposer {
 
   /** Hands waiting proposals to the node; without a leader they wait (until their deadline). */
   private proposeWaiting(): void {
-    if (this.unproposed.length === 0 || this.leadership.lead === NONE) return;
+    if (this.leadership.lead === NONE) return;
+    for (const cc of this.unproposedConf.splice(0)) this.node.proposeConfChange(cc);
+    if (this.unproposed.length === 0) return;
     const waiting = this.unproposed;
     this.unproposed = [];
     for (const [i, waiter] of waiting.entries()) {
@@ -342,7 +402,10 @@ export class Proposer {
    * the next write, as etcd's unsynced hard-state saves do.
    */
   private async persist(rd: Ready): Promise<void> {
-    if (rd.hardState !== undefined) this.unwrittenHardState = rd.hardState;
+    if (rd.hardState !== undefined) {
+      this.unwrittenHardState = rd.hardState;
+      this.commit = Math.max(this.commit, rd.hardState.commit);
+    }
     if (rd.entries.length > 0 || rd.mustSync) {
       const hardState = this.unwrittenHardState;
       this.unwrittenHardState = undefined;
@@ -372,8 +435,8 @@ export class Proposer {
       for (const entry of entries) {
         if (entry.type === "confChange") {
           flush();
-          const confState = this.node.applyConfChange(decodeConfChange(entry.data));
-          this.confStates.push({ index: entry.index, confState });
+          const confState = this.confChanges.apply(entry, this.node, stateMachine);
+          if (confState !== undefined) this.confStates.push({ index: entry.index, confState });
         } else if (entry.data.length > 0 && entry.index > stateMachine.appliedIndex) {
           let owner = this.waiters.takeByData(entry.data);
           const request = owner?.request ?? keywaypb.InternalRequest.decode(entry.data);
@@ -421,6 +484,7 @@ export class Proposer {
     const stopped = () => new EtcdServerError("stopped");
     this.unproposed = [];
     this.waiters.rejectAll(stopped);
+    this.confChanges.rejectAll(stopped);
     this.reads.rejectAll(stopped);
     for (const listener of this.appliedListeners.splice(0)) listener();
   }
