@@ -4,7 +4,7 @@ import { PeerProtocolError } from "./errors.js";
 import { encodeFrame, type Frame, FrameKind, FrameReader } from "./frame.js";
 import { decodeHello, type Hello, helloRefusal, hex } from "./handshake.js";
 import { decodeMessages } from "./message-codec.js";
-import type { PeerLogger, PeerTransportLimits } from "./options.js";
+import type { PeerContext, PeerLogger } from "./options.js";
 import { decodeRequest, encodeResponse, type RequestFrame } from "./request-frames.js";
 import { SnapshotReceiver } from "./snapshot-receiver.js";
 
@@ -12,10 +12,7 @@ const PONG_FRAME = encodeFrame(FrameKind.pong);
 const ACK_FRAME = encodeFrame(FrameKind.snapshotAck);
 
 /** What an {@link InboundConnection} needs from its transport. */
-export interface InboundContext {
-  readonly self: bigint;
-  readonly clusterId: bigint;
-  readonly limits: Readonly<PeerTransportLimits>;
+export interface InboundContext extends PeerContext {
   readonly logger: PeerLogger;
   /** Hands a received message to raft (never throws). */
   readonly deliver: (message: Message) => void;

@@ -13,9 +13,10 @@ import { WireReader, WireWriter } from "./wire.js";
  * [context: u32 length + bytes]
  * ```
  *
- * The type table below is the wire's: append new types, never reorder.
  */
-const MESSAGE_TYPES: readonly MessageType[] = [
+
+/** Every message type, by its wire code (the index): append new types, never reorder. */
+export const MESSAGE_TYPES: readonly MessageType[] = [
   "MsgHup",
   "MsgBeat",
   "MsgProp",

@@ -48,6 +48,13 @@ export const DEFAULT_PEER_LIMITS: Readonly<PeerTransportLimits> = {
   maxIncomingRequests: 1024,
 };
 
+/** What every connection of a transport knows: who we are, our cluster, the bounds. */
+export interface PeerContext {
+  readonly self: bigint;
+  readonly clusterId: bigint;
+  readonly limits: Readonly<PeerTransportLimits>;
+}
+
 /** How a {@link PeerTransport} is set up and whom it tells what happened. */
 export interface PeerTransportOptions {
   /** This member's id. */

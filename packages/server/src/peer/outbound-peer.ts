@@ -2,7 +2,7 @@ import { connect, type Socket } from "node:net";
 import { PeerProtocolError } from "./errors.js";
 import { encodeFrame, FrameKind, FrameReader } from "./frame.js";
 import { encodeHello, hex } from "./handshake.js";
-import type { PeerLogger, PeerTransportLimits } from "./options.js";
+import type { PeerContext, PeerLogger } from "./options.js";
 import { parsePeerUrl } from "./peer-url.js";
 import { PendingRequests } from "./pending-requests.js";
 import { decodeResponse, encodeRequest } from "./request-frames.js";
@@ -12,10 +12,7 @@ const PING_FRAME = encodeFrame(FrameKind.ping);
 const MAX_RESPONSE_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** What an {@link OutboundPeer} needs from its transport. */
-export interface OutboundContext {
-  readonly self: bigint;
-  readonly clusterId: bigint;
-  readonly limits: Readonly<PeerTransportLimits>;
+export interface OutboundContext extends PeerContext {
   readonly logger: PeerLogger;
   /** The connection failed; messages may have been lost. */
   readonly onConnectionLost: (id: bigint) => void;

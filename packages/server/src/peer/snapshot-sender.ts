@@ -3,20 +3,13 @@ import type { Message } from "@keyway/raft";
 import { FRAME_HEADER_BYTES, FrameKind, FrameReader, writeFrameHeader } from "./frame.js";
 import { encodeHello, hex } from "./handshake.js";
 import { encodedMessageSize, writeMessage } from "./message-codec.js";
-import type { PeerTransportLimits } from "./options.js";
+import type { PeerContext } from "./options.js";
 import { parsePeerUrl } from "./peer-url.js";
 import { WireWriter } from "./wire.js";
 
 const EMPTY = new Uint8Array(0);
 /** Only acks and refusals come back on a snapshot connection. */
 const MAX_REPLY_FRAME_BYTES = 64 * 1024;
-
-/** Who sends, and with which bounds. */
-export interface SnapshotUploadContext {
-  readonly self: bigint;
-  readonly clusterId: bigint;
-  readonly limits: Readonly<PeerTransportLimits>;
-}
 
 /**
  * Sends a MsgSnap on a connection of its own, so hundreds of MiB of snapshot data never sit in
@@ -25,7 +18,7 @@ export interface SnapshotUploadContext {
  * when no URL connects, the connection fails or idles past `deadPeerTimeoutMs`, or `signal` aborts.
  */
 export async function uploadSnapshot(
-  ctx: SnapshotUploadContext,
+  ctx: PeerContext,
   urls: readonly string[],
   message: Message,
   signal: AbortSignal,
@@ -69,7 +62,7 @@ function dial(url: string, timeoutMs: number, signal: AbortSignal): Promise<Sock
 
 async function transfer(
   socket: Socket,
-  ctx: SnapshotUploadContext,
+  ctx: PeerContext,
   message: Message,
   signal: AbortSignal,
 ): Promise<void> {

@@ -1,26 +1,5 @@
-import type { Entry, Message, MessageType, SeededRng } from "@keyway/raft";
-
-const TYPES: readonly MessageType[] = [
-  "MsgHup",
-  "MsgBeat",
-  "MsgProp",
-  "MsgApp",
-  "MsgAppResp",
-  "MsgVote",
-  "MsgVoteResp",
-  "MsgPreVote",
-  "MsgPreVoteResp",
-  "MsgSnap",
-  "MsgHeartbeat",
-  "MsgHeartbeatResp",
-  "MsgUnreachable",
-  "MsgSnapStatus",
-  "MsgCheckQuorum",
-  "MsgTransferLeader",
-  "MsgTimeoutNow",
-  "MsgReadIndex",
-  "MsgReadIndexResp",
-];
+import type { Entry, Message, SeededRng } from "@keyway/raft";
+import { MESSAGE_TYPES } from "../../src/peer/message-codec.js";
 
 /** A uint64 over the whole range, edges included. */
 export function randomId(rng: SeededRng): bigint {
@@ -54,7 +33,7 @@ function randomEntry(rng: SeededRng): Entry {
 export function randomMessage(rng: SeededRng): Message {
   const ids = (): bigint[] => Array.from({ length: rng.int(5) }, () => randomId(rng));
   const message: Message = {
-    type: TYPES[rng.int(TYPES.length)]!,
+    type: MESSAGE_TYPES[rng.int(MESSAGE_TYPES.length)]!,
     to: randomId(rng),
     from: randomId(rng),
     term: randomUint(rng),
