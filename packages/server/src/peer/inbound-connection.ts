@@ -37,6 +37,7 @@ export class InboundConnection {
   private readonly reader: FrameReader;
   private readonly abort = new AbortController();
   private activeRequests = 0;
+  private lastPongAt = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -75,6 +76,10 @@ export class InboundConnection {
   }
 
   private onData(chunk: Buffer): void {
+    // Bytes arriving are acknowledged with a pong now and then, so a peer that is still reading a
+    // long frame (a slow link) is not taken for dead by the sender while its ping waits behind it.
+    if (this.hello !== undefined && this.snapshot === undefined)
+      this.pongEvery(this.ctx.limits.keepaliveIntervalMs / 2);
     try {
       for (const frame of this.reader.push(chunk)) {
         if (this.refused || this.socket.destroyed) return;
@@ -115,7 +120,7 @@ export class InboundConnection {
         this.serve(hello.from, decodeRequest(frame.payload));
         return;
       case FrameKind.ping:
-        this.socket.write(PONG_FRAME);
+        this.pongEvery(0);
         return;
       default:
         throw new PeerProtocolError(`unexpected frame kind ${frame.kind} on a message stream`);
@@ -135,6 +140,13 @@ export class InboundConnection {
     this.hello = hello;
     if (hello.purpose === "snapshot") this.snapshot = new SnapshotReceiver(this.ctx.limits.maxSnapshotBytes);
     this.ctx.logger.debug({ ...this.fields(), purpose: hello.purpose }, "accepted peer connection");
+  }
+
+  private pongEvery(intervalMs: number): void {
+    const now = performance.now();
+    if (now - this.lastPongAt < intervalMs || this.socket.destroyed) return;
+    this.lastPongAt = now;
+    this.socket.write(PONG_FRAME);
   }
 
   /** A message must come from the member that said hello and be for us. */

@@ -41,6 +41,8 @@ export class OutboundPeer {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private lastReceivedAt = 0;
   private connected = false;
+  /** The peer answered on the current connection: the handshake was accepted. */
+  private active = false;
   private dropping = false;
   private readonly requests: PendingRequests;
 
@@ -68,7 +70,8 @@ export class OutboundPeer {
     const accepted = this.state === "open" && this.write(frame, messageCount);
     if (!accepted && this.state !== "closed") {
       const fields = { peer: hex(this.id), messages: messageCount, state: this.state };
-      if (!this.dropping) this.ctx.logger.warn(fields, "dropping messages to peer");
+      // A full queue is news once per episode; drops while the peer is down were announced by the loss.
+      if (!this.dropping && this.state === "open") this.ctx.logger.warn(fields, "dropping messages to peer");
       else this.ctx.logger.debug(fields, "dropping messages to peer");
     }
     this.dropping = !accepted;
@@ -145,6 +148,7 @@ export class OutboundPeer {
     this.socket = socket;
     this.state = "open";
     this.connected = false;
+    this.active = false;
     this.lastReceivedAt = performance.now();
     const reader = new FrameReader(MAX_RESPONSE_FRAME_BYTES);
     // Written before the TCP connect completes: node buffers it, and messages follow it at once.
@@ -180,8 +184,12 @@ export class OutboundPeer {
 
   private onData(socket: Socket, reader: FrameReader, chunk: Buffer): void {
     this.lastReceivedAt = performance.now();
-    // Any answer proves the handshake was accepted: the next failure starts from the short delay.
-    this.backoffMs = this.ctx.limits.minBackoffMs;
+    if (!this.active) {
+      // Any answer proves the handshake was accepted: the next failure starts from the short delay.
+      this.active = true;
+      this.backoffMs = this.ctx.limits.minBackoffMs;
+      this.ctx.logger.info({ peer: hex(this.id) }, "peer became active");
+    }
     try {
       for (const frame of reader.push(chunk)) {
         if (frame.kind === FrameKind.pong) continue;
@@ -213,7 +221,10 @@ export class OutboundPeer {
     const lostMessages = this.queuedMessages;
     this.teardown(`connection to peer ${hex(this.id)} lost`);
     if (this.state === "closed") return;
-    this.ctx.logger.debug({ peer: hex(this.id), lostMessages }, "peer connection closed");
+    // Warn when a working link goes; failed redials of a peer that is down are only debug noise.
+    const fields = { peer: hex(this.id), lostMessages };
+    if (this.active) this.ctx.logger.warn(fields, "peer became inactive");
+    else this.ctx.logger.debug(fields, "peer connection closed");
     this.scheduleRedial();
     this.ctx.onConnectionLost(this.id);
   }

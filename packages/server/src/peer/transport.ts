@@ -112,6 +112,7 @@ export class PeerTransport {
         { peer: hex(to), messages: batch.length },
         "dropping messages to an unknown peer",
       );
+      this.reportUnreachable(to);
       return;
     }
     let delivered = true;

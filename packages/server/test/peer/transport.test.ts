@@ -1,8 +1,9 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Message } from "@keyway/raft";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeFrame, FrameKind } from "../../src/peer/frame.js";
+import { encodeFrame, FrameKind, FrameReader } from "../../src/peer/frame.js";
 import { encodeHello } from "../../src/peer/handshake.js";
+import { encodeMessageFrames, type MessageFrame } from "../../src/peer/message-frames.js";
 import { connectAll, logged, startMember, type TestMember, waitFor } from "./members.js";
 import { msg } from "./random-message.js";
 
@@ -136,6 +137,35 @@ describe("PeerTransport", () => {
     a.transport.send([heartbeat(1n, 2n, 9)]);
     await waitFor("a heartbeat from A", () => b.received.length === 1);
     expect(b.received[0]!.commit).toBe(9);
+  });
+
+  it("acknowledges a frame that arrives slowly with pongs, so a slow link is not taken for dead", async () => {
+    const b = await member(2n, { limits: { keepaliveIntervalMs: 200 } });
+    const socket = connect({ port: Number(new URL(b.url).port), host: "127.0.0.1" });
+    const replies = new FrameReader(1024);
+    const pongsAt: number[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      for (const frame of replies.push(chunk))
+        if (frame.kind === FrameKind.pong) pongsAt.push(performance.now());
+    });
+    socket.write(encodeHello({ purpose: "stream", clusterId: 0xc1n, from: 1n, to: 2n }));
+    const big = msg({
+      type: "MsgApp",
+      from: 1n,
+      to: 2n,
+      entries: [{ term: 1, index: 1, type: "normal", data: new Uint8Array(30_000) }],
+    });
+    const [{ frame }] = encodeMessageFrames([big], 1 << 20) as [MessageFrame];
+    const start = performance.now();
+    // 30 pieces, 20 ms apart, and never a ping: only the bytes themselves can earn the pongs.
+    for (let offset = 0; offset < frame.length; offset += 1024) {
+      socket.write(frame.subarray(offset, offset + 1024));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitFor("the message", () => b.received.length === 1);
+    socket.destroy();
+    expect(b.received[0]!.entries[0]!.data.length).toBe(30_000);
+    expect(pongsAt.filter((at) => at - start < 550).length).toBeGreaterThanOrEqual(3);
   });
 
   it("drops messages and reports unreachable when the receiver stops reading", async () => {
