@@ -85,9 +85,14 @@ export class OutboundPeer {
       return Promise.reject(new Error(`peer ${hex(this.id)} is unreachable (${this.state})`));
     }
     const { id, result } = this.requests.add(kind, timeoutMs, signal);
-    if (!this.write(encodeRequest({ id, kind, payload }), 0)) {
-      this.requests.settle(id, new Error(`peer ${hex(this.id)}: send queue full`));
+    let frame: Buffer;
+    try {
+      frame = encodeRequest({ id, kind, payload });
+    } catch (error) {
+      this.requests.settle(id, error as Error);
+      return result;
     }
+    if (!this.write(frame, 0)) this.requests.settle(id, new Error(`peer ${hex(this.id)}: send queue full`));
     return result;
   }
 

@@ -79,4 +79,13 @@ describe("PeerTransport requests", () => {
       /unknown peer 9/,
     );
   });
+
+  it("rejects a kind longer than 255 bytes without sending it", async () => {
+    const { a } = await pair();
+    await expect(a.transport.request(2n, "k".repeat(256), text(""), { timeoutMs: 5000 })).rejects.toThrow(
+      /longer than 255 bytes/,
+    );
+    const answer = await a.transport.request(2n, "echo", text("still"), { timeoutMs: 5000 });
+    expect(read(answer)).toBe("1:still");
+  });
 });

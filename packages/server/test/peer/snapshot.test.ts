@@ -74,6 +74,18 @@ describe("PeerTransport snapshots", () => {
     expect(Math.max(...heartbeatGapsMs)).toBeLessThan(500);
   });
 
+  it("refuses a second MsgSnap to a peer while one is in flight", async () => {
+    const a = await startMember(1n);
+    const b = await startMember(2n);
+    started.push(a, b);
+    connectAll([a, b]);
+    a.transport.send([snapshotMessage(1n, 2n, 4 * 1024 * 1024), snapshotMessage(1n, 2n, 1024)]);
+    expect(a.snapshotStatus).toEqual([{ id: 2n, delivered: false }]);
+    await waitFor("the first snapshot's status", () => a.snapshotStatus.length === 2);
+    expect(a.snapshotStatus[1]).toEqual({ id: 2n, delivered: true });
+    expect(b.received.map((m) => m.snapshot!.data.length)).toEqual([4 * 1024 * 1024]);
+  });
+
   it("reports a snapshot to an unreachable peer as not delivered", async () => {
     const a = await startMember(1n);
     const b = await startMember(2n);

@@ -111,6 +111,32 @@ describe("PeerTransport", () => {
     expect(b.received[0]!.commit).toBeGreaterThanOrEqual(3);
   });
 
+  it("tries each URL in turn, follows updatePeer, and forgets a removed peer", async () => {
+    const limits = { minBackoffMs: 20, maxBackoffMs: 100 };
+    const a = await member(1n, { limits });
+    const b = await member(2n, { limits });
+    const deadUrl = await rawServer((socket) => socket.destroy());
+    a.transport.addPeer(2n, [deadUrl, b.url]);
+    let commit = 0;
+    await waitFor("a heartbeat over the second URL", () => {
+      a.transport.send([heartbeat(1n, 2n, commit++)]);
+      return b.received.length > 0;
+    });
+    await b.transport.close();
+    const moved = await member(2n, { limits });
+    a.transport.updatePeer(2n, [moved.url]);
+    await waitFor("a heartbeat at the new address", () => {
+      a.transport.send([heartbeat(1n, 2n, commit++)]);
+      return moved.received.length > 0;
+    });
+    a.transport.removePeer(2n);
+    const before = a.unreachable.length;
+    a.transport.send([heartbeat(1n, 2n, commit++)]);
+    expect(a.unreachable.length).toBe(before + 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(moved.received.every((m) => m.commit < commit - 1)).toBe(true);
+  });
+
   it("refuses a handshake from another cluster, with the reason logged on both sides", async () => {
     const a = await member(1n, { clusterId: 0xaan });
     const b = await member(2n, { clusterId: 0xbbn });
