@@ -11,6 +11,7 @@ const MAX_UINT64 = (1n << 64n) - 1n;
  * RangeError.
  */
 export class WireWriter {
+  /** Where the next field goes. */
   offset: number;
 
   constructor(
@@ -20,10 +21,12 @@ export class WireWriter {
     this.offset = offset;
   }
 
+  /** One byte. */
   u8(value: number): void {
     this.buffer[this.offset++] = value;
   }
 
+  /** A uint32, little-endian. */
   u32(value: number): void {
     this.buffer.writeUInt32LE(value, this.offset);
     this.offset += 4;
@@ -61,6 +64,7 @@ export class WireWriter {
 export class WireReader {
   private readonly view: DataView;
   private readonly bytesView: Uint8Array;
+  /** Where the next field starts. */
   offset: number;
 
   constructor(input: Uint8Array, offset = 0) {
@@ -81,11 +85,13 @@ export class WireReader {
     }
   }
 
+  /** One byte; `what` names the field in the error. */
   u8(what: string): number {
     this.need(1, what);
     return this.view.getUint8(this.offset++);
   }
 
+  /** A uint32. */
   u32(what: string): number {
     this.need(4, what);
     const value = this.view.getUint32(this.offset, true);
@@ -93,6 +99,7 @@ export class WireReader {
     return value;
   }
 
+  /** A non-negative safe integer written by {@link WireWriter.uint}; larger values are malformed. */
   uint(what: string): number {
     this.need(8, what);
     const low = this.view.getUint32(this.offset, true);
@@ -102,6 +109,7 @@ export class WireReader {
     return high * TWO_POW_32 + low;
   }
 
+  /** A uint64. */
   u64(what: string): bigint {
     this.need(8, what);
     const value = this.view.getBigUint64(this.offset, true);
