@@ -10,4 +10,14 @@ export { computeClusterId, computeMemberId } from "./cluster/member-id.js";
 export type { Member, MemberChange } from "./cluster/membership.js";
 export { DEFAULTS, ETCD_API_VERSION, type ServerConfig } from "./config.js";
 export { EtcdServerError } from "./errors.js";
+export { PeerProtocolError } from "./peer/errors.js";
+export { decodeMessage, decodeMessages, encodeMessage } from "./peer/message-codec.js";
+export {
+  DEFAULT_PEER_LIMITS,
+  type PeerLogFn,
+  type PeerLogger,
+  type PeerTransportLimits,
+  type PeerTransportOptions,
+} from "./peer/options.js";
+export { type PeerRequestOptions, PeerTransport } from "./peer/transport.js";
 export { KeywayServer } from "./server.js";

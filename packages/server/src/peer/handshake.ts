@@ -1,0 +1,71 @@
+import { PeerProtocolError } from "./errors.js";
+import { encodeFrame, FrameKind } from "./frame.js";
+import { WireReader, WireWriter } from "./wire.js";
+
+/** "KWPR": the first bytes of a Keyway peer connection's hello payload. */
+const MAGIC = 0x4b57_5052;
+/** The protocol version; a peer speaking another one is refused. */
+export const PEER_PROTOCOL_VERSION = 1;
+const HELLO_BYTES = 4 + 1 + 1 + 8 + 8 + 8;
+
+/** What a connection carries: the message stream (plus requests, keepalives) or one snapshot. */
+export type ConnectionPurpose = "stream" | "snapshot";
+
+/** The hello frame's content. */
+export interface Hello {
+  readonly purpose: ConnectionPurpose;
+  readonly clusterId: bigint;
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** The hello frame a connecting member sends first. */
+export function encodeHello(hello: Hello): Buffer {
+  const writer = new WireWriter(Buffer.allocUnsafe(HELLO_BYTES));
+  writer.u32(MAGIC);
+  writer.u8(PEER_PROTOCOL_VERSION);
+  writer.u8(hello.purpose === "stream" ? 0 : 1);
+  writer.u64(hello.clusterId);
+  writer.u64(hello.from);
+  writer.u64(hello.to);
+  return encodeFrame(FrameKind.hello, writer.buffer);
+}
+
+/** Parses a hello payload; throws {@link PeerProtocolError} for anything that is not one. */
+export function decodeHello(payload: Uint8Array): Hello {
+  const reader = new WireReader(payload);
+  if (reader.u32("magic") !== MAGIC) throw new PeerProtocolError("not a Keyway peer connection (bad magic)");
+  const version = reader.u8("version");
+  if (version !== PEER_PROTOCOL_VERSION) {
+    throw new PeerProtocolError(`peer protocol version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
+  }
+  const purposeCode = reader.u8("purpose");
+  if (purposeCode > 1) throw new PeerProtocolError(`unknown connection purpose ${purposeCode}`);
+  const hello: Hello = {
+    purpose: purposeCode === 0 ? "stream" : "snapshot",
+    clusterId: reader.u64("cluster id"),
+    from: reader.u64("from"),
+    to: reader.u64("to"),
+  };
+  if (reader.remaining !== 0) throw new PeerProtocolError("trailing bytes after the hello");
+  return hello;
+}
+
+/**
+ * Why a hello must be refused by member `self` of cluster `clusterId`, or undefined if it is
+ * acceptable. Ids are printed in hex, as etcd prints member ids.
+ */
+export function helloRefusal(hello: Hello, self: bigint, clusterId: bigint): string | undefined {
+  if (hello.clusterId !== clusterId) {
+    return `cluster id mismatch: peer ${hex(hello.from)} is in cluster ${hex(hello.clusterId)}, this member in ${hex(clusterId)}`;
+  }
+  if (hello.to !== self)
+    return `peer ${hex(hello.from)} dialed member ${hex(hello.to)}, this is ${hex(self)}`;
+  if (hello.from === self || hello.from === 0n) return `peer claims the invalid id ${hex(hello.from)}`;
+  return undefined;
+}
+
+/** A member id as etcd prints it. */
+export function hex(id: bigint): string {
+  return id.toString(16);
+}
