@@ -6,7 +6,13 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
-import { bootstrapMembers, initialIdentity, publishAttributes } from "./cluster/bootstrap.js";
+import {
+  bootstrapMembers,
+  initialIdentity,
+  initialMembers,
+  publishAttributes,
+} from "./cluster/bootstrap.js";
+import { PeerLink } from "./cluster/peer-link.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
   electionTicks,
@@ -15,13 +21,14 @@ import {
   requestTimeoutMs,
   type ServerConfig,
 } from "./config.js";
+import { EtcdServerError } from "./errors.js";
 import { statusServer } from "./http/status-server.js";
 import { listenRepaired, type RepairedListener } from "./http2/index.js";
 import { systemClock } from "./lease/clock.js";
 import { LeaseRouter } from "./lease/lease-router.js";
 import { Lessor } from "./lease/lessor.js";
 import { IdGenerator } from "./member/id-generator.js";
-import { encodeIdentity, loadOrCreateIdentity } from "./member/identity.js";
+import { encodeIdentity, loadOrCreateIdentity, type MemberIdentity } from "./member/identity.js";
 import { type MemberStorage, openMemberStorage } from "./proposal/member-storage.js";
 import type { Proposer } from "./proposal/proposer.js";
 import { clusterService } from "./rpc/cluster.js";
@@ -31,7 +38,8 @@ import { healthService } from "./rpc/health.js";
 import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
 import { leaseService, localTimeToLive, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
-import { maintenanceService } from "./rpc/maintenance.js";
+import { maintenanceService, type RaftStatusSource } from "./rpc/maintenance.js";
+import { memberChangeService } from "./rpc/member-changes.js";
 import { strictDecoding } from "./rpc/strict-decoding.js";
 import { watchService, watchServiceDefinition } from "./rpc/watch.js";
 import { parseListenUrl } from "./url.js";
@@ -39,6 +47,9 @@ import { registerWatchMetrics, WATCH_DEFAULTS, WatchHub } from "./watch/index.js
 
 /** Concurrent HTTP/2 streams one client connection may open. */
 export const MAX_CONCURRENT_STREAMS = 10_000;
+
+/** Pause between attempts to publish the member's attributes. */
+const PUBLISH_RETRY_MS = 1_000;
 
 /** How long shutdown waits for in-flight calls before cutting them off. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -52,6 +63,7 @@ export class KeywayServer implements AsyncDisposable {
     private readonly listeners: RepairedListener[],
     private readonly lessor: Lessor,
     private readonly storage: MemberStorage,
+    private readonly link: PeerLink | undefined,
     private readonly watchHub: WatchHub,
     private readonly http1: HttpServer,
     private readonly config: ServerConfig,
@@ -69,13 +81,16 @@ export class KeywayServer implements AsyncDisposable {
     const memberDir = join(config.dataDir, "member");
     await mkdir(memberDir, { recursive: true });
     const { identity } = await loadOrCreateIdentity(memberDir, () => initialIdentity(config));
+    // Messages to other members go through the peer link, started once the member table is known.
+    let link: PeerLink | undefined;
     const storage = await openMemberStorage({
       stateMachine: { dir: join(memberDir, "db"), minLeaseTtlSeconds: minLeaseTtlSeconds(config), logger },
       walDir: join(memberDir, "wal"),
       metadata: encodeIdentity(identity),
       memberId: identity.memberId,
       raft: {
-        initialVoters: [identity.memberId],
+        initialVoters: initialMembers(config.initialCluster, config.initialClusterToken).map((m) => m.id),
+        peers: { send: (messages) => link?.send(messages) },
         tickMs: config.heartbeatIntervalMs,
         electionTicks: electionTicks(config),
         requestTimeoutMs: requestTimeoutMs(config),
@@ -89,14 +104,26 @@ export class KeywayServer implements AsyncDisposable {
       { memberId: identity.memberId.toString(16), appliedIndex: stateMachine.appliedIndex, ...recovered },
       "recovered",
     );
+    let router: LeaseRouter | undefined;
     try {
       await bootstrapMembers(stateMachine, config, identity);
-      await publishAttributes(stateMachine, (request) => proposer.propose(request), identity, config);
+      if (stateMachine.members().length > 1) {
+        link = await PeerLink.start({
+          identity,
+          listenPeerUrls: config.listenPeerUrls,
+          stateMachine,
+          proposer,
+          serve: (kind, payload) =>
+            router?.serve(kind, payload) ?? Promise.reject(new Error("not serving yet")),
+          logger,
+        });
+      }
     } catch (error) {
       await storage.close();
       throw error;
     }
-
+    // A member publishes its name and client URLs once a leader commits them; it serves meanwhile.
+    publishInBackground(stateMachine, proposer, identity, config);
     const lessor = startLessor(stateMachine, proposer, config);
     const header: HeaderSource = {
       clusterId: identity.clusterId,
@@ -119,10 +146,10 @@ export class KeywayServer implements AsyncDisposable {
       KV_SERVICE_DEFINITION,
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
-    const router = new LeaseRouter({
+    router = new LeaseRouter({
       lessor,
       leader: () => proposer.leader,
-      forward: () => Promise.reject(new Error("no peers")),
+      forward: (to, kind, payload) => link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers")),
       localTimeToLive: (request) => localTimeToLive(stateMachine, lessor, request),
     });
     const leaseDeps = {
@@ -146,20 +173,17 @@ export class KeywayServer implements AsyncDisposable {
       maintenanceService({
         stateMachine,
         header,
-        // One member leads itself; the Raft wiring replaces this with the node's status.
-        raft: {
-          leader: () => identity.memberId,
-          raftIndex: () => proposer.lastIndex,
-          raftTerm: () => term,
-          appliedIndex: () => stateMachine.appliedIndex,
-          isLearner: () => false,
-        },
+        raft: raftStatus(proposer, identity.memberId),
       }),
     );
-    grpc.addService(
-      strictDecoding(etcdserverpb.ClusterService),
-      clusterService(header, () => stateMachine.members()),
-    );
+    grpc.addService(strictDecoding(etcdserverpb.ClusterService), {
+      ...clusterService(header, () => stateMachine.members()),
+      ...memberChangeService({
+        header,
+        control: { proposeConfChange: (change, signal) => proposer.proposeConfChange(change, signal) },
+        nowMs: Date.now,
+      }),
+    });
     grpc.addService(strictDecoding(health.HealthService), healthService());
     const watchHub = startWatchHub(stateMachine, header, config);
     grpc.addService(
@@ -177,6 +201,7 @@ export class KeywayServer implements AsyncDisposable {
       listeners,
       lessor,
       storage,
+      link,
       watchHub,
       status.server,
       config,
@@ -215,8 +240,47 @@ export class KeywayServer implements AsyncDisposable {
     await listenersClosed;
     this.lessor.close();
     await this.storage.close();
+    await this.link?.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/** Status and MoveLeader answered from the member's Raft node. */
+function raftStatus(proposer: Proposer, self: bigint): RaftStatusSource {
+  return {
+    leader: () => proposer.leader.lead,
+    raftIndex: () => proposer.commitIndex,
+    raftTerm: () => proposer.leader.term,
+    appliedIndex: () => proposer.appliedIndex,
+    isLearner: () => proposer.confState.learners.includes(self),
+    async moveLeader(target) {
+      if (!proposer.leader.isLeader) throw new EtcdServerError("notLeader");
+      if (!proposer.confState.voters.includes(target)) throw new EtcdServerError("badLeaderTransferee");
+      if (target !== self) await proposer.transferLeadership(target);
+    },
+  };
+}
+
+/**
+ * etcd's publish of the member's name and client URLs, retried until a leader commits it (a
+ * member of a cluster may start before a quorum of its peers).
+ */
+function publishInBackground(
+  stateMachine: StateMachine,
+  proposer: Proposer,
+  identity: MemberIdentity,
+  config: ServerConfig,
+): void {
+  const attempt = () => {
+    publishAttributes(stateMachine, (request) => proposer.propose(request), identity, config).catch(
+      (err: unknown) => {
+        if (err instanceof EtcdServerError && err.reason === "stopped") return;
+        config.logger.warn({ err }, "publishing the member's name and client URLs failed; retrying");
+        setTimeout(attempt, PUBLISH_RETRY_MS).unref();
+      },
+    );
+  };
+  attempt();
 }
 
 /** The watch hub of the member, fed by apply (after each batch commits). */

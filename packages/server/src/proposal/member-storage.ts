@@ -125,6 +125,10 @@ export async function openMemberStorage(options: MemberStorageOptions): Promise<
       // applied, so a restarted one-member cluster answers with everything it acknowledged.
       member.proposer.campaign();
       await member.proposer.appliedUpTo(lastIndex + 1);
+    } else {
+      // As etcd, a starting member fast-forwards to one tick short of its election timeout, so
+      // a cluster that starts (or restarts) together elects within one timeout.
+      member.proposer.advanceTicks(options.raft.electionTicks - 1);
     }
     return member;
   } catch (error) {

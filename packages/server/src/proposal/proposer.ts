@@ -163,6 +163,12 @@ export class Proposer {
     this.schedule();
   }
 
+  /** Lets `ticks` ticks pass at once. */
+  advanceTicks(ticks: number): void {
+    this.ticks += ticks;
+    this.schedule();
+  }
+
   /** Delivers a message from a peer. */
   receive(message: Message): void {
     this.inbox.push(message);

@@ -20,6 +20,11 @@ export interface RaftStatusSource {
   appliedIndex(): number;
   /** Whether this member is a learner. */
   isLearner(): boolean;
+  /**
+   * etcd's MoveLeader: hands leadership to `target` and resolves once it leads; `not leader` on a
+   * follower, `bad leader transferee` for a target that is not a voter.
+   */
+  moveLeader(target: bigint): Promise<void>;
 }
 
 /** What the Maintenance service needs from the member. */
@@ -78,9 +83,8 @@ export function maintenanceService(
         hashRevision: BigInt(result.hashRevision),
       });
     }),
-    moveLeader: unary((request) => {
-      // One member leads already; any other target is not a voting member of this cluster.
-      if (request.targetID !== header.memberId) throw new EtcdServerError("badLeaderTransferee");
+    moveLeader: unary(async (request) => {
+      await raft.moveLeader(request.targetID);
       return etcdserverpb.MoveLeaderResponse.fromPartial({ header: head() });
     }),
   };
