@@ -11,6 +11,7 @@ export type { Member, MemberChange } from "./cluster/membership.js";
 export { DEFAULTS, ETCD_API_VERSION, type ServerConfig } from "./config.js";
 export { EtcdServerError } from "./errors.js";
 export { PeerProtocolError } from "./peer/errors.js";
+export { helloSender } from "./peer/handshake.js";
 export { decodeMessage, decodeMessages, encodeMessage } from "./peer/message-codec.js";
 export {
   DEFAULT_PEER_LIMITS,

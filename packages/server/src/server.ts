@@ -6,12 +6,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
-import {
-  bootstrapMembers,
-  initialIdentity,
-  initialMembers,
-  publishAttributes,
-} from "./cluster/bootstrap.js";
+import { bootstrapMembers, initialIdentity, initialMembers, publishAttributes } from "./cluster/bootstrap.js";
 import { PeerLink } from "./cluster/peer-link.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
@@ -149,7 +144,8 @@ export class KeywayServer implements AsyncDisposable {
     router = new LeaseRouter({
       lessor,
       leader: () => proposer.leader,
-      forward: (to, kind, payload) => link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers")),
+      forward: (to, kind, payload) =>
+        link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers")),
       localTimeToLive: (request) => localTimeToLive(stateMachine, lessor, request),
     });
     const leaseDeps = {

@@ -24,10 +24,12 @@ export interface MemberAddress {
   readonly peerUrl: string;
 }
 
-/** etcd's flags for one member of a new cluster whose members are `all`. */
-function etcdArgs(member: MemberAddress, all: readonly MemberAddress[], token: string): string[] {
+/**
+ * The cluster flags of one member of a new cluster whose members are `all`: etcd's, which Keyway
+ * takes too.
+ */
+function clusterFlags(member: MemberAddress, all: readonly MemberAddress[], token: string): string[] {
   return [
-    ETCD_BIN,
     `--name=${member.name}`,
     `--data-dir=${member.dataDir}`,
     `--listen-client-urls=http://${member.listenClient}`,
@@ -37,25 +39,6 @@ function etcdArgs(member: MemberAddress, all: readonly MemberAddress[], token: s
     `--initial-cluster=${all.map((m) => `${m.name}=${m.peerUrl}`).join(",")}`,
     "--initial-cluster-state=new",
     `--initial-cluster-token=${token}`,
-    "--logger=zap",
-    "--log-outputs=stderr",
-    "--log-level=warn",
-  ];
-}
-
-/** `keyway serve` for a one-member Keyway (no peers until Raft lands). */
-function keywayArgs(member: MemberAddress, token: string): string[] {
-  return [
-    process.execPath,
-    KEYWAY_BIN,
-    "serve",
-    `--name=${member.name}`,
-    `--data-dir=${member.dataDir}`,
-    `--listen-client-urls=http://${member.listenClient}`,
-    `--advertise-client-urls=${member.clientUrl}`,
-    `--initial-advertise-peer-urls=${member.peerUrl}`,
-    `--initial-cluster-token=${token}`,
-    "--log-level=warn",
   ];
 }
 
@@ -66,8 +49,8 @@ export function memberArgv(
   all: readonly MemberAddress[],
   token: string,
 ): string[] {
-  if (target === "keyway" && all.length !== 1) {
-    throw new Error(`Keyway clusters have 1 member until Raft lands (asked for ${all.length})`);
-  }
-  return target === "etcd" ? etcdArgs(member, all, token) : keywayArgs(member, token);
+  const flags = clusterFlags(member, all, token);
+  return target === "etcd"
+    ? [ETCD_BIN, ...flags, "--logger=zap", "--log-outputs=stderr", "--log-level=warn"]
+    : [process.execPath, KEYWAY_BIN, "serve", ...flags, "--log-level=warn"];
 }

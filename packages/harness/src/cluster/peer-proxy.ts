@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { helloSender } from "@keyway/server";
 
 /** Longest request head the proxy reads to learn who dialed (etcd's peer requests are far smaller). */
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -14,11 +15,12 @@ interface Link {
 }
 
 /**
- * A TCP proxy in front of one etcd member's peer port, for process mode (no network namespaces).
+ * A TCP proxy in front of one member's peer port, for process mode (no network namespaces).
  * All peers dial the member through it, so a member cannot tell which peer dialed from the
- * address; instead the proxy reads `X-Server-From` (the dialer's member id) from the first HTTP
- * request of each connection: etcd's peer transport names itself on every stream, pipeline and
- * snapshot request, and a connection carries one sender's requests only.
+ * address; instead the proxy reads the dialer's member id from the start of each connection:
+ * Keyway's hello frame, or etcd's `X-Server-From` in the first HTTP request (etcd's peer
+ * transport names itself on every stream, pipeline and snapshot request, and a connection
+ * carries one sender's requests only).
  *
  * Dropping a peer black-holes its connections (the bytes vanish; TCP stays up, as with a DROP rule),
  * so calls time out instead of failing fast. Healing destroys the black-holed connections, and the
@@ -72,13 +74,18 @@ export class PeerProxy {
     let head = Buffer.alloc(0);
     const onHead = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
+      const keyway = helloSender(head);
+      if (keyway === "incomplete") return;
       const end = head.indexOf("\r\n\r\n");
-      if (end < 0 && head.length < MAX_HEAD_BYTES) return;
+      if (keyway === undefined && end < 0 && head.length < MAX_HEAD_BYTES) return;
       down.off("data", onHead);
-      const match = /\r\nx-server-from:\s*([0-9a-f]+)\r\n/i.exec(
-        head.subarray(0, end < 0 ? head.length : end + 2).toString("latin1"),
-      );
-      link.from = match?.[1];
+      if (keyway !== undefined) link.from = keyway.toString(16);
+      else {
+        const match = /\r\nx-server-from:\s*([0-9a-f]+)\r\n/i.exec(
+          head.subarray(0, end < 0 ? head.length : end + 2).toString("latin1"),
+        );
+        link.from = match?.[1];
+      }
       link.dropped = link.from !== undefined && this.blocked.has(link.from);
       this.connectUp(link, head);
     };

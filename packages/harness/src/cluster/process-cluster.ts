@@ -77,12 +77,10 @@ export async function startProcessCluster(options: ClusterOptions): Promise<Clus
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    if (options.target === "etcd") {
-      for (const a of addresses) {
-        proxies.push(
-          await PeerProxy.start(Number(new URL(a.peerUrl).port), Number(a.listenPeer.split(":")[1])),
-        );
-      }
+    for (const a of addresses) {
+      proxies.push(
+        await PeerProxy.start(Number(new URL(a.peerUrl).port), Number(a.listenPeer.split(":")[1])),
+      );
     }
     for (const p of processes) p.start();
     await Promise.all(

@@ -45,7 +45,7 @@ export interface Cluster extends AsyncDisposable {
 /** Options every cluster mode takes. */
 export interface ClusterOptions {
   readonly target: Target;
-  /** Members; Keyway serves one member only until Raft lands. */
+  /** Members, 1 to 5. */
   readonly members: number;
   /** Seeds the choice of names and addresses, so reruns collide less. */
   readonly seed?: number;

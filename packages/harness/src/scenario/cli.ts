@@ -12,7 +12,7 @@ import { runScenario } from "./run.js";
 
 const USAGE = `usage: pnpm --filter @keyway/harness run scenario -- [options]
   --target etcd|keyway      what the cluster runs (default etcd)
-  --members N               cluster size, 1..5 (default 3; keyway: 1)
+  --members N               cluster size, 1..5 (default 3)
   --fault KIND              ${FAULT_KINDS.join(" | ")} (default kill)
   --seed N                  replays a run (default: random, printed first)
   --duration D              traffic length: 20s, 2m, 1500ms (default 20s)
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   console.log(`seed ${seed}`);
   const result = await runScenario({
     target,
-    members: Number(values.members ?? (target === "keyway" ? 1 : 3)),
+    members: Number(values.members ?? 3),
     fault: parseFaultKind(values.fault),
     seed,
     durationMs: parseDurationMs(values.duration),

@@ -11,7 +11,7 @@ import { finalChecks } from "./final-checks.js";
 /** Options of {@link runScenario}. */
 export interface ScenarioOptions {
   readonly target: Target;
-  /** Cluster size, 1 to 5 (Keyway: 1 until Raft lands). */
+  /** Cluster size, 1 to 5. */
   readonly members: number;
   readonly fault: FaultKind;
   /** Seeds the traffic and the fault schedule; the same seed replays the same choices. */

@@ -52,7 +52,10 @@ export function encodeConfChangeContext(context: ConfChangeContext): Uint8Array 
 
 /** Reads what {@link encodeConfChangeContext} wrote; a malformed context is corruption (throws). */
 export function decodeConfChangeContext(bytes: Uint8Array): ConfChangeContext {
-  const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as { requestId: string; change: StoredChange };
+  const parsed = JSON.parse(Buffer.from(bytes).toString("utf8")) as {
+    requestId: string;
+    change: StoredChange;
+  };
   const stored = parsed.change;
   let change: MemberChange;
   if (stored.type === "add") {

@@ -1,8 +1,8 @@
 import type { Message } from "@keyway/raft";
 import type { StateMachine } from "../apply/index.js";
 import type { MemberIdentity } from "../member/identity.js";
-import { PeerTransport } from "../peer/transport.js";
 import type { PeerLogger } from "../peer/options.js";
+import { PeerTransport } from "../peer/transport.js";
 import type { MessageSink, Proposer } from "../proposal/proposer.js";
 import type { Member } from "./membership.js";
 
@@ -84,5 +84,7 @@ export class PeerLink implements MessageSink {
 }
 
 function peerMap(members: readonly Member[], self: bigint): Map<bigint, readonly string[]> {
-  return new Map(members.filter((member) => member.id !== self).map((member) => [member.id, member.peerUrls]));
+  return new Map(
+    members.filter((member) => member.id !== self).map((member) => [member.id, member.peerUrls]),
+  );
 }

@@ -1,5 +1,5 @@
 import { PeerProtocolError } from "./errors.js";
-import { encodeFrame, FrameKind } from "./frame.js";
+import { encodeFrame, FRAME_HEADER_BYTES, FrameKind } from "./frame.js";
 import { WireReader, WireWriter } from "./wire.js";
 
 /** "KWPR": the first bytes of a Keyway peer connection's hello payload. */
@@ -29,6 +29,29 @@ export function encodeHello(hello: Hello): Buffer {
   writer.u64(hello.from);
   writer.u64(hello.to);
   return encodeFrame(FrameKind.hello, writer.buffer);
+}
+
+/**
+ * Who opened a connection, read from its first bytes as a proxy in between sees them (the fault
+ * harness's peer proxy): the hello's sender, `"incomplete"` while fewer bytes than a hello frame
+ * have arrived, or undefined when the bytes are not a Keyway peer connection.
+ */
+export function helloSender(head: Uint8Array): bigint | "incomplete" | undefined {
+  const frameBytes = FRAME_HEADER_BYTES + HELLO_BYTES;
+  const prefix = Buffer.from(head.subarray(0, Math.min(head.length, frameBytes)));
+  // Frame header, magic and version are the same in every hello.
+  const expected = encodeHello({ purpose: "stream", clusterId: 0n, from: 0n, to: 0n }).subarray(
+    0,
+    FRAME_HEADER_BYTES + 5,
+  );
+  const known = Math.min(prefix.length, expected.length);
+  if (!prefix.subarray(0, known).equals(expected.subarray(0, known))) return undefined;
+  if (prefix.length < frameBytes) return "incomplete";
+  try {
+    return decodeHello(prefix.subarray(FRAME_HEADER_BYTES)).from;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Parses a hello payload; throws {@link PeerProtocolError} for anything that is not one. */

@@ -22,6 +22,8 @@ export class Checkpointer {
     private readonly stateMachine: StateMachine,
     /** The membership in force at a log index (it goes into the marker). */
     private readonly confStateAt: (index: number) => WalConfState,
+    /** Told each checkpoint's index once the WAL released what it covers (Raft's log follows). */
+    private readonly afterCheckpoint: (index: number) => void,
     private readonly onError: (error: Error) => void,
     private readonly everyEntries = CHECKPOINT_EVERY_ENTRIES,
   ) {
@@ -49,6 +51,7 @@ export class Checkpointer {
       await this.wal.append({ snapshot: { index, term, confState: this.confStateAt(index) } });
       await this.wal.releaseBefore(index + 1);
       this.lastIndex = index;
+      this.afterCheckpoint(index);
     } catch (error) {
       this.onError(error instanceof Error ? error : new Error(String(error)));
     }

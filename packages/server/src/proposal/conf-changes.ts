@@ -72,5 +72,7 @@ export class ConfChanges {
 /** Whether the member table reflects `cc` having been accepted when it was first applied. */
 function wasAccepted(cc: ConfChange, stateMachine: StateMachine): boolean {
   if (cc.type === "removeNode") return true;
-  return stateMachine.members().some((member) => member.id === cc.nodeId) || stateMachine.isRemoved(cc.nodeId);
+  return (
+    stateMachine.members().some((member) => member.id === cc.nodeId) || stateMachine.isRemoved(cc.nodeId)
+  );
 }

@@ -209,6 +209,7 @@ function wire(
     wal,
     stateMachine,
     (index) => proposer?.confStateAt(index) ?? raft.confState,
+    (index) => proposer?.compactLog(index),
     onFatal,
     options.checkpointEveryEntries,
   );

@@ -37,6 +37,9 @@ export const MAX_IN_FLIGHT_PROPOSALS = 5_000;
  */
 export const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
+/** Entries kept in Raft's log below a checkpoint for followers to catch up from (etcd's 5000). */
+export const CATCH_UP_ENTRIES = 5_000;
+
 /** Where Raft messages for other members go (the peer transport; nothing for one member). */
 export interface MessageSink {
   send(messages: readonly Message[]): void;
@@ -155,6 +158,20 @@ export class Proposer {
     let found = this.confStates[0]?.confState ?? { voters: [], learners: [] };
     for (const change of this.confStates) if (change.index <= index) found = change.confState;
     return found;
+  }
+
+  /**
+   * Lets Raft's in-memory log forget what a checkpoint at `index` covers, but for the last
+   * {@link CATCH_UP_ENTRIES} entries: a follower that far behind gets entries, one further behind
+   * a snapshot (the state machine's, taken when it is sent).
+   */
+  compactLog(index: number): void {
+    const { log } = this.options;
+    if (index > log.snapshot().metadata.index && index <= log.lastIndex()) {
+      log.createSnapshot(index, this.confStateAt(index), new Uint8Array(0));
+    }
+    const through = index - CATCH_UP_ENTRIES;
+    if (through >= log.firstIndex()) log.compact(through);
   }
 
   /** Starts an election now (a member alone in its cluster then leads at once). */
