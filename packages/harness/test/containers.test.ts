@@ -49,6 +49,12 @@ describe.runIf(haveEtcd && haveDocker)("fault scenarios in containers (0 anomali
     ["etcd", 3, "one-way", 3104],
     ["keyway", 1, "kill", 2101],
     ["keyway", 1, "pause", 2102],
+    ["keyway", 3, "kill", 4101],
+    ["keyway", 3, "pause", 4102],
+    ["keyway", 3, "partition-leader", 4103],
+    ["keyway", 3, "one-way", 4104],
+    ["keyway", 5, "kill", 5101],
+    ["keyway", 5, "partition-leader", 5102],
   ];
   for (const [target, members, fault, seed] of cases) {
     it(
@@ -63,6 +69,11 @@ describe.runIf(haveEtcd)("fault scenarios as processes with peer proxies (0 anom
   it(
     "etcd, 3 members, majority/minority split (seed 3201)",
     () => expectClean("etcd", 3, "partition-split", 3201, "process"),
+    SCENARIO_TIMEOUT_MS,
+  );
+  it(
+    "keyway, 3 members, majority/minority split (seed 4201)",
+    () => expectClean("keyway", 3, "partition-split", 4201, "process"),
     SCENARIO_TIMEOUT_MS,
   );
 });

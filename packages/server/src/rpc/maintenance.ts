@@ -1,7 +1,6 @@
 import { etcdserverpb } from "@keyway/api";
 import type { StateMachine } from "../apply/index.js";
 import { ETCD_API_VERSION } from "../config.js";
-import { EtcdServerError } from "../errors.js";
 import { fillHeader, type HeaderSource } from "./header.js";
 import { type ServiceHandlers, unary } from "./unary.js";
 
