@@ -7,6 +7,7 @@ import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
 import { bootstrapMembers, initialIdentity, initialMembers, publishAttributes } from "./cluster/bootstrap.js";
+import { leaderKnown, stopWhenRemoved } from "./cluster/join.js";
 import { PeerLink } from "./cluster/peer-link.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
@@ -75,7 +76,9 @@ export class KeywayServer implements AsyncDisposable {
     const { logger } = config;
     const memberDir = join(config.dataDir, "member");
     await mkdir(memberDir, { recursive: true });
-    const { identity } = await loadOrCreateIdentity(memberDir, () => initialIdentity(config));
+    const { identity, created } = await loadOrCreateIdentity(memberDir, () => initialIdentity(config));
+    // A member joining a running cluster starts with no voters and waits for the leader's snapshot.
+    const joining = created && config.initialClusterState === "existing";
     // Messages to other members go through the peer link, started once the member table is known.
     let link: PeerLink | undefined;
     const storage = await openMemberStorage({
@@ -84,7 +87,9 @@ export class KeywayServer implements AsyncDisposable {
       metadata: encodeIdentity(identity),
       memberId: identity.memberId,
       raft: {
-        initialVoters: initialMembers(config.initialCluster, config.initialClusterToken).map((m) => m.id),
+        initialVoters: joining
+          ? []
+          : initialMembers(config.initialCluster, config.initialClusterToken).map((m) => m.id),
         peers: { send: (messages) => link?.send(messages) },
         tickMs: config.heartbeatIntervalMs,
         electionTicks: electionTicks(config),
@@ -113,6 +118,8 @@ export class KeywayServer implements AsyncDisposable {
           logger,
         });
       }
+      stopWhenRemoved(stateMachine, identity.memberId, onFatal);
+      if (joining) await leaderKnown(proposer);
     } catch (error) {
       await storage.close();
       throw error;

@@ -2,6 +2,7 @@ import type { StateMachine } from "../apply/index.js";
 import type { MemberIdentity } from "../member/identity.js";
 import type { Proposal } from "../proposal/proposer.js";
 import { type InitialClusterSettings, type InitialMember, verifyInitialCluster } from "./initial-cluster.js";
+import { joinExistingCluster } from "./join.js";
 import { computeClusterId, computeMemberId } from "./member-id.js";
 import { type Member, sameUrls } from "./membership.js";
 
@@ -28,15 +29,14 @@ export function initialMembers(initialCluster: readonly InitialMember[], cluster
 /**
  * This member's identity on its first start (etcd's bootstrap of a new cluster): the flags are
  * checked as etcd checks them, the member id is its own in `--initial-cluster`, the cluster id
- * hashes every initial member's id. Joining an existing cluster needs the member list of a
- * running member, which comes with the Raft wiring; until then it is refused.
+ * hashes every initial member's id. A member joining an existing cluster takes both from the
+ * member table of a running member (cluster/join.ts).
  */
-export function initialIdentity(settings: BootstrapSettings): MemberIdentity {
+export async function initialIdentity(settings: BootstrapSettings): Promise<MemberIdentity> {
   verifyInitialCluster(settings);
-  if (settings.initialClusterState === "existing") {
-    throw new Error("--initial-cluster-state=existing: joining a running cluster is not supported yet");
-  }
   const members = initialMembers(settings.initialCluster, settings.initialClusterToken);
+  if (settings.initialClusterState === "existing")
+    return (await joinExistingCluster(members, settings.name)).identity;
   const local = members.find((member) => member.name === settings.name) as Member;
   return { memberId: local.id, clusterId: computeClusterId(members.map((member) => member.id)) };
 }
@@ -44,7 +44,9 @@ export function initialIdentity(settings: BootstrapSettings): MemberIdentity {
 /**
  * Writes the initial members into a state machine whose member table is empty (the first start
  * of a new cluster, or a restart after a crash before that write was committed), and commits.
- * This member must be one of them: a data dir whose identity is not in `--initial-cluster`
+ * A joining member writes the table of the cluster it joins (asked again: it may have changed
+ * since the identity was made), so its peer link can reach the others; the leader's snapshot
+ * replaces it. This member must be one of them: a data dir whose identity is not in the table
  * (made by another configuration) is refused rather than given a table that does not name it.
  */
 export async function bootstrapMembers(
@@ -52,8 +54,12 @@ export async function bootstrapMembers(
   settings: BootstrapSettings,
   identity: MemberIdentity,
 ): Promise<void> {
-  if (stateMachine.members().length > 0 || settings.initialClusterState !== "new") return;
-  const members = initialMembers(settings.initialCluster, settings.initialClusterToken);
+  if (stateMachine.members().length > 0) return;
+  const initial = initialMembers(settings.initialCluster, settings.initialClusterToken);
+  const members =
+    settings.initialClusterState === "new"
+      ? initial
+      : (await joinExistingCluster(initial, settings.name)).members;
   if (!members.some((member) => member.id === identity.memberId)) {
     throw new Error(
       `member ${identity.memberId.toString(16)} of the data dir is not in --initial-cluster (the data dir was made with other flags)`,

@@ -49,6 +49,8 @@ export class PeerLink implements MessageSink {
       onUnreachable: (id) => proposer.reportUnreachable(id),
       onSnapshotStatus: (id, delivered) => proposer.reportSnapshot(id, delivered),
       onRequest: (_from, kind, payload) => options.serve(kind, payload),
+      // A member joining this cluster learns the ids and the member table from any member.
+      onMembersQuery: () => ({ clusterId: identity.clusterId, members: stateMachine.members() }),
       logger: options.logger,
     });
     const link = new PeerLink(transport, self, new Set(peers.keys()));

@@ -20,7 +20,7 @@ interface StoredIdentity {
  */
 export async function loadOrCreateIdentity(
   dir: string,
-  create: () => MemberIdentity,
+  create: () => MemberIdentity | Promise<MemberIdentity>,
 ): Promise<{ identity: MemberIdentity; created: boolean }> {
   const file = join(dir, "identity.json");
   try {
@@ -32,7 +32,7 @@ export async function loadOrCreateIdentity(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const identity = create();
+  const identity = await create();
   if (identity.memberId === 0n) throw new Error("cannot use 0 as member id");
   const { memberId, clusterId } = identity;
   await writeFileDurably(file, JSON.stringify({ memberId: `${memberId}`, clusterId: `${clusterId}` }));

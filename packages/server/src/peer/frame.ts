@@ -24,6 +24,8 @@ export const FrameKind = {
   snapshotChunk: 9,
   /** Snapshot connection: the receiver handed the snapshot to raft. */
   snapshotAck: 10,
+  /** Members query connection: the cluster id and member table (members-query.ts), then it closes. */
+  members: 11,
 } as const;
 
 /** A frame kind's wire value. */

@@ -8,8 +8,14 @@ const MAGIC = 0x4b57_5052;
 export const PEER_PROTOCOL_VERSION = 1;
 const HELLO_BYTES = 4 + 1 + 1 + 8 + 8 + 8;
 
-/** What a connection carries: the message stream (plus requests, keepalives) or one snapshot. */
-export type ConnectionPurpose = "stream" | "snapshot";
+/**
+ * What a connection carries: the message stream (plus requests, keepalives), one snapshot, or
+ * one members query of a joining member (which knows neither its id nor the cluster's yet).
+ */
+export type ConnectionPurpose = "stream" | "snapshot" | "join";
+
+/** Wire values of the purposes: append, never renumber. */
+const PURPOSES: readonly ConnectionPurpose[] = ["stream", "snapshot", "join"];
 
 /** The hello frame's content. */
 export interface Hello {
@@ -24,7 +30,7 @@ export function encodeHello(hello: Hello): Buffer {
   const writer = new WireWriter(Buffer.allocUnsafe(HELLO_BYTES));
   writer.u32(MAGIC);
   writer.u8(PEER_PROTOCOL_VERSION);
-  writer.u8(hello.purpose === "stream" ? 0 : 1);
+  writer.u8(PURPOSES.indexOf(hello.purpose));
   writer.u64(hello.clusterId);
   writer.u64(hello.from);
   writer.u64(hello.to);
@@ -63,9 +69,10 @@ export function decodeHello(payload: Uint8Array): Hello {
     throw new PeerProtocolError(`peer protocol version ${version}, expected ${PEER_PROTOCOL_VERSION}`);
   }
   const purposeCode = reader.u8("purpose");
-  if (purposeCode > 1) throw new PeerProtocolError(`unknown connection purpose ${purposeCode}`);
+  const purpose = PURPOSES[purposeCode];
+  if (purpose === undefined) throw new PeerProtocolError(`unknown connection purpose ${purposeCode}`);
   const hello: Hello = {
-    purpose: purposeCode === 0 ? "stream" : "snapshot",
+    purpose,
     clusterId: reader.u64("cluster id"),
     from: reader.u64("from"),
     to: reader.u64("to"),
@@ -79,6 +86,12 @@ export function decodeHello(payload: Uint8Array): Hello {
  * acceptable. Ids are printed in hex, as etcd prints member ids.
  */
 export function helloRefusal(hello: Hello, self: bigint, clusterId: bigint): string | undefined {
+  // A joining member asks before it has ids: zeros, and only for this purpose.
+  if (hello.purpose === "join") {
+    return hello.clusterId === 0n && hello.to === 0n && hello.from === 0n
+      ? undefined
+      : "a members query carries no ids";
+  }
   if (hello.clusterId !== clusterId) {
     return `cluster id mismatch: peer ${hex(hello.from)} is in cluster ${hex(hello.clusterId)}, this member in ${hex(clusterId)}`;
   }

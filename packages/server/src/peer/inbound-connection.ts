@@ -3,6 +3,7 @@ import type { Message } from "@keyway/raft";
 import { PeerProtocolError } from "./errors.js";
 import { encodeFrame, type Frame, FrameKind, FrameReader } from "./frame.js";
 import { decodeHello, type Hello, helloRefusal, hex } from "./handshake.js";
+import { encodeMembersAnswer, type MembersAnswer } from "./members-query.js";
 import { decodeMessages } from "./message-codec.js";
 import type { PeerContext, PeerLogger } from "./options.js";
 import { decodeRequest, encodeResponse, type RequestFrame } from "./request-frames.js";
@@ -23,6 +24,8 @@ export interface InboundContext extends PeerContext {
     payload: Uint8Array,
     signal: AbortSignal,
   ) => Promise<Uint8Array>;
+  /** Answers a members query; undefined when this transport serves none. */
+  readonly membersQuery: (() => MembersAnswer) | undefined;
 }
 
 /**
@@ -32,7 +35,8 @@ export interface InboundContext extends PeerContext {
  */
 export class InboundConnection {
   private hello: Hello | undefined;
-  private refused = false;
+  /** Refused, or a members query answered: later bytes are ignored. */
+  private finished = false;
   private snapshot: SnapshotReceiver | undefined;
   private readonly reader: FrameReader;
   private readonly abort = new AbortController();
@@ -82,7 +86,7 @@ export class InboundConnection {
       this.pongEvery(this.ctx.limits.keepaliveIntervalMs / 2);
     try {
       for (const frame of this.reader.push(chunk)) {
-        if (this.refused || this.socket.destroyed) return;
+        if (this.finished || this.socket.destroyed) return;
         this.onFrame(frame);
       }
     } catch (error) {
@@ -130,14 +134,24 @@ export class InboundConnection {
   private onHello(frame: Frame): void {
     if (frame.kind !== FrameKind.hello) throw new PeerProtocolError("the first frame is not a hello");
     const hello = decodeHello(frame.payload);
-    const refusal = helloRefusal(hello, this.ctx.self, this.ctx.clusterId);
+    const refusal =
+      hello.purpose === "join" && this.ctx.membersQuery === undefined
+        ? "this member answers no members query"
+        : helloRefusal(hello, this.ctx.self, this.ctx.clusterId);
     if (refusal !== undefined) {
-      this.refused = true;
+      this.finished = true;
       this.ctx.logger.warn({ ...this.fields(), reason: refusal }, "refused peer connection");
       this.socket.end(encodeFrame(FrameKind.refuse, Buffer.from(refusal, "utf8")));
       return;
     }
     this.hello = hello;
+    if (hello.purpose === "join") {
+      // One answer, then the connection is done.
+      this.finished = true;
+      this.ctx.logger.info({ ...this.fields() }, "answering a joining member's members query");
+      this.socket.end(encodeMembersAnswer(this.ctx.membersQuery!()));
+      return;
+    }
     if (hello.purpose === "snapshot") this.snapshot = new SnapshotReceiver(this.ctx.limits.maxSnapshotBytes);
     this.ctx.logger.debug({ ...this.fields(), purpose: hello.purpose }, "accepted peer connection");
   }

@@ -1,4 +1,5 @@
 import type { Message } from "@keyway/raft";
+import type { MembersAnswer } from "./members-query.js";
 
 /** A structured log call, as pino's: fields first, then the message. */
 export type PeerLogFn = (fields: Record<string, unknown>, message: string) => void;
@@ -76,6 +77,11 @@ export interface PeerTransportOptions {
    * `signal` aborts when the connection or the transport closes.
    */
   onRequest(from: bigint, kind: string, payload: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Answers a joining member's members query (members-query.ts); without it such a query is
+   * refused.
+   */
+  onMembersQuery?(): MembersAnswer;
   readonly logger: PeerLogger;
   /** Overrides of {@link DEFAULT_PEER_LIMITS}. */
   readonly limits?: Partial<PeerTransportLimits>;

@@ -85,6 +85,7 @@ export class PeerTransport {
       // async: a handler that throws synchronously still becomes an error response.
       serve: async (from: bigint, kind: string, payload: Uint8Array, signal: AbortSignal) =>
         this.options.onRequest(from, kind, payload, signal),
+      membersQuery: this.options.onMembersQuery?.bind(this.options),
     };
     this.inbound.add(new InboundConnection(socket, ctx, (connection) => this.inbound.delete(connection)));
   }

@@ -51,7 +51,7 @@ describe("--initial-cluster and the peer URL flags", () => {
     ).toThrow("initial cluster a=http://h:1,b=http://h:1 has duplicate url");
   });
 
-  it("gives a new cluster's member its own id and the cluster id of all, and refuses to join for now", () => {
+  it("gives a new cluster's member its own id and the cluster id of all; a joiner asks the others", async () => {
     const settings = {
       name: "b",
       advertisePeerUrls: ["http://h:2"],
@@ -61,9 +61,16 @@ describe("--initial-cluster and the peer URL flags", () => {
       advertiseClientUrls: [],
     };
     const ids = [computeMemberId(["http://h:1"], "t"), computeMemberId(["http://h:2"], "t")];
-    expect(initialIdentity(settings)).toEqual({ memberId: ids[1], clusterId: computeClusterId(ids) });
-    expect(() => initialIdentity({ ...settings, initialClusterState: "existing" })).toThrow(
-      /not supported yet/,
+    expect(await initialIdentity(settings)).toEqual({ memberId: ids[1], clusterId: computeClusterId(ids) });
+    // Nothing listens on the other member's peer URL: etcd's error.
+    await expect(
+      initialIdentity({
+        ...settings,
+        initialCluster: parseInitialCluster("a=http://127.0.0.1:1,b=http://h:2"),
+        initialClusterState: "existing",
+      }),
+    ).rejects.toThrow(
+      "cannot fetch cluster info from peer urls: could not retrieve cluster information from the given URLs",
     );
   });
 

@@ -28,6 +28,7 @@ export interface MemberOptions {
   readonly limits?: Partial<PeerTransportLimits>;
   readonly onRequest?: PeerTransportOptions["onRequest"];
   readonly onMessage?: (message: Message) => void;
+  readonly onMembersQuery?: PeerTransportOptions["onMembersQuery"];
 }
 
 /** Starts a transport on 127.0.0.1 (port 0 unless `listenUrl` says otherwise). */
@@ -55,6 +56,7 @@ export async function startMember(id: bigint, options: MemberOptions = {}): Prom
     onRequest: options.onRequest ?? (async () => new Uint8Array(0)),
     logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
+    ...(options.onMembersQuery !== undefined ? { onMembersQuery: options.onMembersQuery } : {}),
   });
   return { id, transport, url: transport.boundAddresses[0]!, received, unreachable, snapshotStatus, logs };
 }
