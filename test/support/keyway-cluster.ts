@@ -43,8 +43,19 @@ export interface KeywayCluster extends AsyncDisposable {
 export async function startKeywayCluster(size: number): Promise<KeywayCluster> {
   const root = mkdtempSync(join(tmpdir(), "keyway-cluster-"));
   const members: ClusterMember[] = [];
+  // freePort may hand out a port again once it is closed: each member gets its own.
+  const taken = new Set<number>();
+  const distinctPort = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort();
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   const prepare = async (name: string): Promise<ClusterMember> => {
-    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const [clientPort, peerPort] = [await distinctPort(), await distinctPort()];
     const member: ClusterMember = {
       name,
       clientPort,

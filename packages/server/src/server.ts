@@ -8,6 +8,7 @@ import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
 import { bootstrapMembers, initialIdentity, initialMembers, publishAttributes } from "./cluster/bootstrap.js";
 import { leaderKnown, stopWhenRemoved } from "./cluster/join.js";
+import { checkLearnerReady, LEARNER_READY, serveLearnerReady } from "./cluster/learner-readiness.js";
 import { PeerLink } from "./cluster/peer-link.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
@@ -113,8 +114,10 @@ export class KeywayServer implements AsyncDisposable {
           listenPeerUrls: config.listenPeerUrls,
           stateMachine,
           proposer,
-          serve: (kind, payload) =>
-            router?.serve(kind, payload) ?? Promise.reject(new Error("not serving yet")),
+          serve: async (kind, payload) => {
+            if (kind === LEARNER_READY) return serveLearnerReady(proposer, payload);
+            return router?.serve(kind, payload) ?? Promise.reject(new Error("not serving yet"));
+          },
           logger,
         });
       }
@@ -148,11 +151,12 @@ export class KeywayServer implements AsyncDisposable {
       KV_SERVICE_DEFINITION,
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
+    const forward = (to: bigint, kind: string, payload: Uint8Array) =>
+      link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers"));
     router = new LeaseRouter({
       lessor,
       leader: () => proposer.leader,
-      forward: (to, kind, payload) =>
-        link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers")),
+      forward,
       localTimeToLive: (request) => localTimeToLive(stateMachine, lessor, request),
     });
     const leaseDeps = {
@@ -183,7 +187,12 @@ export class KeywayServer implements AsyncDisposable {
       ...clusterService(header, () => stateMachine.members()),
       ...memberChangeService({
         header,
-        control: { proposeConfChange: (change, signal) => proposer.proposeConfChange(change, signal) },
+        control: {
+          async proposeConfChange(change, signal) {
+            if (change.type === "promote") await checkLearnerReady(proposer, forward, change.id);
+            return proposer.proposeConfChange(change, signal);
+          },
+        },
         nowMs: Date.now,
       }),
     });
