@@ -1,21 +1,24 @@
 import { etcdserverpb, type keywaypb, type mvccpb } from "@keyway/api";
 import { EtcdServerError } from "../errors.js";
-import { type LeaseChange, type LeaseRecord, LeaseTable } from "../lease/lease-table.js";
+import type { LeaseChange, LeaseRecord, LeaseTable } from "../lease/lease-table.js";
 import {
-  Backend,
   type BackendSize,
-  Compactor,
+  type Compactor,
+  decodeSnapshot,
   eventsSince,
   type HashKVResult,
   hashKV,
   type KvBackend,
   LmdbBackend,
   type LogPoint,
-  MvccStore,
+  type MvccStore,
   type RevisionEvents,
+  type TableEntry,
   type WriteTxn,
 } from "../mvcc/index.js";
+import { loadState } from "./load-state.js";
 import { executeRange, executeRangeChunked, toNumber } from "./range.js";
+import { exportBackend, restoredLeaseChanges, type SnapshotExport } from "./snapshot.js";
 import { executeTxn, isReadOnlyTxn } from "./txn.js";
 import type { ApplyLogger, ApplyOutcome, ApplyResponse, LogEntry } from "./types.js";
 import { checkPut, executeDeleteRange, executePut } from "./write-ops.js";
@@ -43,6 +46,9 @@ export type EventListener = (revision: number, events: mvccpb.Event[]) => void;
 
 /** Listener of a batch's lease grants and revokes, in apply order. */
 export type LeaseListener = (changes: readonly LeaseChange[]) => void;
+
+/** Listener of snapshot restores: the restored state's current revision. */
+export type RestoreListener = (currentRevision: number) => void;
 
 /** What one batch produced besides its outcomes; handed to listeners after the commit. */
 interface BatchEffects {
@@ -72,15 +78,18 @@ export const READ_CHUNK_REVISIONS = 256;
 export class StateMachine {
   private readonly listeners = new Set<EventListener>();
   private readonly leaseListeners = new Set<LeaseListener>();
+  private readonly restoreListeners = new Set<RestoreListener>();
+  /** The snapshot restore in progress: applies wait for nothing, they are refused meanwhile. */
+  private restoring: Promise<void> | undefined;
   private applied: LogPoint;
   private failure: Error | undefined;
   private closed = false;
   private readonly pause: () => Promise<void>;
 
   private constructor(
-    private readonly store: MvccStore,
-    private readonly leases: LeaseTable,
-    private readonly compactor: Compactor,
+    private store: MvccStore,
+    private leases: LeaseTable,
+    private compactor: Compactor,
     private readonly options: StateMachineOptions,
   ) {
     this.applied = { index: store.backend.appliedIndex, term: store.backend.appliedTerm };
@@ -94,28 +103,12 @@ export class StateMachine {
   static open(options: StateMachineOptions): StateMachine {
     const kv = options.kv ?? (options.dir === undefined ? undefined : LmdbBackend.open(options.dir));
     if (kv === undefined) throw new Error("apply: StateMachine.open needs a dir or a kv backend");
-    const backend = new Backend(kv);
-    const leases = LeaseTable.load(backend);
-    const store = MvccStore.restore(backend, leases.restoreVisitor());
-    const compactor = new Compactor(store, {
-      yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate,
-      onError: (error, revision) =>
-        options.logger?.warn({ err: error, revision }, "physical compaction failed"),
-      ...(options.compactionBatchRevisions === undefined
-        ? {}
-        : { batchRevisions: options.compactionBatchRevisions }),
-    });
-    if (store.compactRevision > compactor.finishedRevision) compactor.schedule(store.compactRevision);
-    options.logger?.info(
-      {
-        appliedIndex: store.backend.appliedIndex,
-        revision: store.currentRevision,
-        keys: store.index.size,
-        leases: leases.size,
-      },
-      "mvcc store opened",
-    );
+    const { store, leases, compactor } = loadState(kv, StateMachine.loadOptions(options));
     return new StateMachine(store, leases, compactor, options);
+  }
+
+  private static loadOptions(options: StateMachineOptions) {
+    return { ...options, yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate };
   }
 
   /** Last applied log index (in memory; durable once {@link commit} covers it). */
@@ -146,6 +139,7 @@ export class StateMachine {
    */
   applyBatch(entries: LogEntry[]): ApplyOutcome[] {
     this.assertHealthy();
+    if (this.restoring !== undefined) throw new Error("apply: a snapshot restore is in progress");
     const outcomes: ApplyOutcome[] = [];
     const effects: BatchEffects = { revisions: [], compactions: [], leaseChanges: [] };
     try {
@@ -374,6 +368,7 @@ export class StateMachine {
    * after an apply failure, whose half-written batch must never reach the backend.
    */
   async commit(): Promise<LogPoint> {
+    await this.restoring?.catch(() => undefined);
     this.assertHealthy();
     const point = this.applied;
     await this.store.backend.commit();
@@ -387,12 +382,83 @@ export class StateMachine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.restoring?.catch(() => undefined);
     await this.compactor.stop();
     try {
       if (this.failure === undefined) await this.store.backend.commit();
     } finally {
       await this.store.backend.close();
     }
+  }
+
+  /**
+   * Commits what was applied, then dumps every record of the backend as read in one read
+   * transaction, a slice of about a millisecond at a time (applies and commits go on meanwhile;
+   * the dump is the state at its start). See apply/snapshot.ts and mvcc/snapshot-format.ts.
+   */
+  async exportSnapshot(): Promise<SnapshotExport> {
+    await this.commit();
+    return exportBackend(this.store.backend.kv, this.pause);
+  }
+
+  /**
+   * Replaces the whole state with a dump from {@link exportSnapshot}: checks all of it first (a
+   * bad dump throws and changes nothing), writes it durably in ONE backend transaction (a crash
+   * leaves the old state or the new one), rebuilds the in-memory state as {@link open} does, and
+   * tells the lease and restore listeners. Applies are refused meanwhile; reads are served from
+   * the old state (its backend pinned to a read snapshot) until the new one replaces it within
+   * one event-loop turn.
+   */
+  async restoreSnapshot(data: Uint8Array): Promise<void> {
+    this.assertHealthy();
+    if (this.restoring !== undefined) throw new Error("apply: a snapshot restore is in progress");
+    const entries = decodeSnapshot(data);
+    this.restoring = this.replaceState(entries);
+    try {
+      await this.restoring;
+    } finally {
+      this.restoring = undefined;
+    }
+  }
+
+  private async replaceState(entries: readonly TableEntry[]): Promise<void> {
+    const old = this.store;
+    const leasesBefore = this.allLeases();
+    await this.compactor.stop();
+    await old.backend.commit();
+    const pinned = old.backend.kv.snapshot();
+    old.backend.pin(pinned);
+    try {
+      await old.backend.kv.replaceAll(entries);
+    } catch (error) {
+      // The backend holds the old state or the new one; restarting the member reopens either.
+      pinned.release();
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      throw this.failure;
+    }
+    ({
+      store: this.store,
+      leases: this.leases,
+      compactor: this.compactor,
+    } = loadState(old.backend.kv, StateMachine.loadOptions(this.options)));
+    this.applied = { index: this.store.backend.appliedIndex, term: this.store.backend.appliedTerm };
+    // Chunked reads that started on the old state finish on its snapshot.
+    void old.readers.idle().then(() => pinned.release());
+    const changes = restoredLeaseChanges(leasesBefore, this.allLeases());
+    if (changes.length > 0) this.emitLeaseChanges(changes);
+    for (const listener of this.restoreListeners) {
+      try {
+        listener(this.store.currentRevision);
+      } catch (error) {
+        this.options.logger?.warn({ err: error }, "restore listener failed");
+      }
+    }
+  }
+
+  /** Subscribes to snapshot restores, called once the restored state serves. Returns the unsubscribe. */
+  onRestore(listener: RestoreListener): () => void {
+    this.restoreListeners.add(listener);
+    return () => this.restoreListeners.delete(listener);
   }
 
   private assertHealthy(): void {
