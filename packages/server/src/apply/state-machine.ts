@@ -79,7 +79,7 @@ export class StateMachine {
   private readonly listeners = new Set<EventListener>();
   private readonly leaseListeners = new Set<LeaseListener>();
   private readonly restoreListeners = new Set<RestoreListener>();
-  /** The snapshot restore in progress: applies wait for nothing, they are refused meanwhile. */
+  /** The snapshot restore in progress: applies are refused meanwhile, commit() and close() wait for it. */
   private restoring: Promise<void> | undefined;
   private applied: LogPoint;
   private failure: Error | undefined;
