@@ -291,6 +291,7 @@ function startWatchHub(stateMachine: StateMachine, header: HeaderSource, config:
     header: (revision) => ({ ...fillHeader(header, undefined), revision: BigInt(revision) }),
   });
   stateMachine.onEvents((revision, events) => hub.publish(revision, events));
+  stateMachine.onRestore(() => hub.restored());
   return hub;
 }
 
