@@ -91,6 +91,7 @@ export class KeywayServer implements AsyncDisposable {
         requestTimeoutMs: requestTimeoutMs(config),
       },
       maxRequestBytes: config.maxRequestBytes,
+      checkpointEveryEntries: config.snapshotCount,
       logger,
       onFatal,
     });
