@@ -64,7 +64,7 @@ async function withMember<T>(endpoint: string, use: (client: KeywayClient) => Pr
 async function sameHashEverywhere(cluster: KeywayCluster): Promise<void> {
   await eventually("HashKV equal on every member at the same revision", async () => {
     const hashes = await Promise.all(
-      cluster.endpoints().map((endpoint) => withMember(endpoint, (c) => c.maintenance.hashKV(0n))),
+      cluster.live().map((endpoint) => withMember(endpoint, (c) => c.maintenance.hashKV(0n))),
     );
     const revisions = new Set(hashes.map((h) => h.header.revision));
     const values = new Set(hashes.map((h) => h.hash));
@@ -76,11 +76,11 @@ async function sameHashEverywhere(cluster: KeywayCluster): Promise<void> {
 /** Asserts every running member lists exactly `names`, each started (named, with client URLs). */
 async function everyMemberLists(cluster: KeywayCluster, names: readonly string[]): Promise<void> {
   await eventually(`every member lists ${names}`, async () => {
-    for (const endpoint of cluster.endpoints()) {
+    for (const endpoint of cluster.live()) {
       const members = await withMember(endpoint, (c) => c.cluster.memberList());
       expect(members.map((m) => m.name).sort()).toEqual([...names].sort());
       for (const m of members)
-        expect(m.clientUrls).toEqual([cluster.members.find((x) => x.name === m.name)?.clientUrl]);
+        expect(m.clientUrls).toEqual([cluster.members.find((x) => x.name === m.name)?.endpoint]);
     }
   });
 }
@@ -104,16 +104,16 @@ async function leaderOf(endpoint: string): Promise<bigint> {
 /** The member whose process runs and whose id is `id`. */
 async function memberById(cluster: KeywayCluster, id: bigint): Promise<ClusterMember> {
   for (const m of cluster.members)
-    if (m.process !== undefined && (await memberId(m.clientUrl)) === id) return m;
+    if (m.process !== undefined && (await memberId(m.endpoint)) === id) return m;
   throw new Error(`no running member ${id.toString(16)}`);
 }
 
 /** Removes `victim` through another member and checks its process exits with etcd's message. */
 async function removeMember(cluster: KeywayCluster, victim: ClusterMember): Promise<void> {
-  const id = await memberId(victim.clientUrl);
+  const id = await memberId(victim.endpoint);
   const other = cluster.members.find((m) => m !== victim && m.process !== undefined) as ClusterMember;
   const exited = new Promise<number | null>((resolve) => victim.process?.child.once("exit", resolve));
-  await withMember(other.clientUrl, (c) => c.cluster.memberRemove(id));
+  await withMember(other.endpoint, (c) => c.cluster.memberRemove(id));
   const code = await Promise.race([exited, sleep(15_000).then(() => "still running")]);
   expect(code).not.toBe("still running");
   expect(code).not.toBe(0);
@@ -131,58 +131,54 @@ describe("membership changes on a running Keyway cluster", () => {
   });
 
   it("a member added under write load joins, catches up and is listed as started everywhere", async () => {
-    const writer = startWriter(cluster.endpoints());
+    const writer = startWriter(cluster.live());
     await sleep(500);
-    const joiner = await cluster.prepare("m3");
-    const added = await withMember(cluster.members[0]!.clientUrl, (c) =>
+    const joiner = await cluster.prepare("m5");
+    const added = await withMember(cluster.members[0]!.endpoint, (c) =>
       c.cluster.memberAdd([joiner.peerUrl]),
     );
     expect(added.member?.name).toBe("");
     expect(added.members).toHaveLength(4);
-    await cluster.join(joiner, ["m0", "m1", "m2", "m3"]);
-    expect(await memberId(joiner.clientUrl)).toBe(added.member?.id);
+    await cluster.join(joiner);
+    expect(await memberId(joiner.endpoint)).toBe(added.member?.id);
     await sleep(1_000);
     const acked = await writer.stop();
     await sameHashEverywhere(cluster);
-    await everyMemberLists(cluster, ["m0", "m1", "m2", "m3"]);
-    await noAckedWriteLost(joiner.clientUrl, acked);
+    await everyMemberLists(cluster, ["m1", "m2", "m3", "m4"]);
+    await noAckedWriteLost(joiner.endpoint, acked);
   });
 
   it("a learner joins, is promoted, and then counts for the quorum", async () => {
-    const learner = await cluster.prepare("m4");
-    const added = await withMember(cluster.members[0]!.clientUrl, (c) =>
+    const learner = await cluster.prepare("m5");
+    const added = await withMember(cluster.members[0]!.endpoint, (c) =>
       c.cluster.memberAdd([learner.peerUrl], { isLearner: true }),
     );
     expect(added.member?.isLearner).toBe(true);
-    await cluster.join(learner, ["m0", "m1", "m2", "m3", "m4"]);
-    const status = await withMember(learner.clientUrl, (c) => c.maintenance.status());
+    await cluster.join(learner);
+    const status = await withMember(learner.endpoint, (c) => c.maintenance.status());
     expect(status.isLearner).toBe(true);
     await sameHashEverywhere(cluster);
     const id = added.member?.id as bigint;
     await eventually("promote the learner", () =>
-      withMember(cluster.members[0]!.clientUrl, (c) => c.cluster.memberPromote(id)),
+      withMember(cluster.members[0]!.endpoint, (c) => c.cluster.memberPromote(id)),
     );
-    await everyMemberLists(cluster, ["m0", "m1", "m2", "m3", "m4"]);
-    const listed = await withMember(learner.clientUrl, (c) => c.cluster.memberList());
+    await everyMemberLists(cluster, ["m1", "m2", "m3", "m4", "m5"]);
+    const listed = await withMember(learner.endpoint, (c) => c.cluster.memberList());
     expect(listed.every((m) => !m.isLearner)).toBe(true);
     // 5 voters: with two of the original members down, the promoted one makes the quorum of 3.
-    const down = [cluster.members[1]!, cluster.members[2]!];
-    for (const m of down) {
-      await m.process?.kill();
-      m.process = undefined;
-    }
+    for (const i of [1, 2]) await cluster.kill(i);
     await eventually("a write with two voters down", () =>
-      withMember(learner.clientUrl, (c) => c.put("quorum", "with the promoted learner")),
+      withMember(learner.endpoint, (c) => c.put("quorum", "with the promoted learner")),
     );
     // Back on their data dirs.
-    await Promise.all(down.map((m) => cluster.restart(m)));
+    await Promise.all([1, 2].map((i) => cluster.restart(i)));
     await sameHashEverywhere(cluster);
   });
 
   it("a follower and then the leader are removed under write load; the cluster continues", async () => {
-    const writer = startWriter(cluster.endpoints());
+    const writer = startWriter(cluster.live());
     await sleep(300);
-    const leaderId = await leaderOf(cluster.members[0]!.clientUrl);
+    const leaderId = await leaderOf(cluster.members[0]!.endpoint);
     const leader = await memberById(cluster, leaderId);
     const follower = cluster.members.find((m) => m.process !== undefined && m !== leader) as ClusterMember;
     await removeMember(cluster, follower);
@@ -193,6 +189,6 @@ describe("membership changes on a running Keyway cluster", () => {
     expect(remaining).toHaveLength(3);
     await everyMemberLists(cluster, remaining);
     await sameHashEverywhere(cluster);
-    await noAckedWriteLost(cluster.endpoints()[0]!, acked);
+    await noAckedWriteLost(cluster.live()[0]!, acked);
   });
 });

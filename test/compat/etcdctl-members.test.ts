@@ -28,20 +28,21 @@ describe("etcdctl 3.4 member add/list/promote/remove and endpoint status --clust
     if (!requireEtcd()) throw new Error("etcd 3.4 is required: run scripts/install-etcd.sh");
     // One after the other: ports are picked free, and two starts at once could pick the same.
     etcd = await startEtcdCluster({ size: 3 });
-    keyway = await startKeywayCluster(3);
+    keyway = await startKeywayCluster(3, [], { names: ["m0", "m1", "m2"] });
     startedAt = Date.now();
     const side = (
       endpoint: string,
-      members: { name: string; clientUrl: string; peerUrl: string }[],
+      members: readonly { name: string; endpoint: string; peerUrl: string }[],
     ): Side => {
       const names = new Map<string, string>();
       for (const m of members) {
-        names.set(m.clientUrl, `<${m.name}-client>`);
+        names.set(m.endpoint, `<${m.name}-client>`);
         names.set(m.peerUrl, `<${m.name}-peer>`);
       }
       return { endpoint, names, run: (args) => etcdctl(endpoint, args) };
     };
-    sides = [side(etcd.endpoints[0]!, etcd.members), side(keyway.members[0]!.clientUrl, keyway.members)];
+    const etcdMembers = etcd.members.map((m) => ({ ...m, endpoint: m.clientUrl }));
+    sides = [side(etcd.endpoints[0]!, etcdMembers), side(keyway.endpoints[0]!, keyway.members)];
     for (const s of sides) {
       // Ids are named from `member list -w json` (decimal there, hex in the text outputs).
       const listed = JSON.parse(
@@ -118,7 +119,7 @@ describe("etcdctl 3.4 member add/list/promote/remove and endpoint status --clust
     expect(notReady).toContain("can only promote a learner member which is in sync with leader");
     // Through every member: a follower asks the leader.
     for (const i of [1, 2]) {
-      const [e, k] = [etcd.endpoints[i]!, keyway.members[i]!.clientUrl].map((endpoint, side) =>
+      const [e, k] = [etcd.endpoints[i]!, keyway.endpoints[i]!].map((endpoint, side) =>
         named(sides[side]!, etcdctl(endpoint, ["member", "promote", idOf(sides[side]!, "m4")])),
       );
       expect(k).toBe(e);

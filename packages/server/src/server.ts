@@ -97,6 +97,7 @@ export class KeywayServer implements AsyncDisposable {
         requestTimeoutMs: requestTimeoutMs(config),
       },
       maxRequestBytes: config.maxRequestBytes,
+      checkpointEveryEntries: config.snapshotCount,
       logger,
       onFatal,
     });
@@ -307,6 +308,7 @@ function startWatchHub(stateMachine: StateMachine, header: HeaderSource, config:
     header: (revision) => ({ ...fillHeader(header, undefined), revision: BigInt(revision) }),
   });
   stateMachine.onEvents((revision, events) => hub.publish(revision, events));
+  stateMachine.onRestore(() => hub.restored());
   return hub;
 }
 

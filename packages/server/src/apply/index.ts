@@ -5,11 +5,13 @@
 
 export type { RevisionEvents } from "../mvcc/index.js";
 export { executeRange } from "./range.js";
+export type { SnapshotExport } from "./snapshot.js";
 export {
   type EventListener,
   type LeaseListener,
   type MemberChangeOutcome,
   type MembersListener,
+  type RestoreListener,
   StateMachine,
   type StateMachineOptions,
 } from "./state-machine.js";

@@ -1,22 +1,25 @@
 import { etcdserverpb, type keywaypb, type mvccpb } from "@keyway/api";
-import { type Member, type MemberChange, MemberTable, toPbMember } from "../cluster/membership.js";
+import { type Member, type MemberChange, type MemberTable, toPbMember } from "../cluster/membership.js";
 import { EtcdServerError } from "../errors.js";
-import { type LeaseChange, type LeaseRecord, LeaseTable } from "../lease/lease-table.js";
+import type { LeaseChange, LeaseRecord, LeaseTable } from "../lease/lease-table.js";
 import {
-  Backend,
   type BackendSize,
-  Compactor,
+  type Compactor,
+  decodeSnapshot,
   eventsSince,
   type HashKVResult,
   hashKV,
   type KvBackend,
   LmdbBackend,
   type LogPoint,
-  MvccStore,
+  type MvccStore,
   type RevisionEvents,
+  type TableEntry,
   type WriteTxn,
 } from "../mvcc/index.js";
+import { loadState } from "./load-state.js";
 import { executeRange, executeRangeChunked, toNumber } from "./range.js";
+import { exportBackend, restoredLeaseChanges, type SnapshotExport } from "./snapshot.js";
 import { executeTxn, isReadOnlyTxn } from "./txn.js";
 import type { ApplyLogger, ApplyOutcome, ApplyResponse, LogEntry } from "./types.js";
 import { checkPut, executeDeleteRange, executePut } from "./write-ops.js";
@@ -53,6 +56,9 @@ export type MemberChangeOutcome =
   | { ok: true; members: readonly Member[] }
   | { ok: false; error: EtcdServerError };
 
+/** Listener of snapshot restores: the restored state's current revision. */
+export type RestoreListener = (currentRevision: number) => void;
+
 /** What one batch produced besides its outcomes; handed to listeners after the commit. */
 interface BatchEffects {
   revisions: [number, mvccpb.Event[]][];
@@ -83,16 +89,19 @@ export class StateMachine {
   private readonly listeners = new Set<EventListener>();
   private readonly leaseListeners = new Set<LeaseListener>();
   private readonly membersListeners = new Set<MembersListener>();
+  private readonly restoreListeners = new Set<RestoreListener>();
+  /** The snapshot restore in progress: applies are refused meanwhile, commit() and close() wait for it. */
+  private restoring: Promise<void> | undefined;
   private applied: LogPoint;
   private failure: Error | undefined;
   private closed = false;
   private readonly pause: () => Promise<void>;
 
   private constructor(
-    private readonly store: MvccStore,
-    private readonly leases: LeaseTable,
-    private readonly membership: MemberTable,
-    private readonly compactor: Compactor,
+    private store: MvccStore,
+    private leases: LeaseTable,
+    private membership: MemberTable,
+    private compactor: Compactor,
     private readonly options: StateMachineOptions,
   ) {
     this.applied = { index: store.backend.appliedIndex, term: store.backend.appliedTerm };
@@ -106,30 +115,12 @@ export class StateMachine {
   static open(options: StateMachineOptions): StateMachine {
     const kv = options.kv ?? (options.dir === undefined ? undefined : LmdbBackend.open(options.dir));
     if (kv === undefined) throw new Error("apply: StateMachine.open needs a dir or a kv backend");
-    const backend = new Backend(kv);
-    const leases = LeaseTable.load(backend);
-    const membership = MemberTable.load(backend);
-    const store = MvccStore.restore(backend, leases.restoreVisitor());
-    const compactor = new Compactor(store, {
-      yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate,
-      onError: (error, revision) =>
-        options.logger?.warn({ err: error, revision }, "physical compaction failed"),
-      ...(options.compactionBatchRevisions === undefined
-        ? {}
-        : { batchRevisions: options.compactionBatchRevisions }),
-    });
-    if (store.compactRevision > compactor.finishedRevision) compactor.schedule(store.compactRevision);
-    options.logger?.info(
-      {
-        appliedIndex: store.backend.appliedIndex,
-        revision: store.currentRevision,
-        keys: store.index.size,
-        leases: leases.size,
-        members: membership.size,
-      },
-      "mvcc store opened",
-    );
+    const { store, leases, membership, compactor } = loadState(kv, StateMachine.loadOptions(options));
     return new StateMachine(store, leases, membership, compactor, options);
+  }
+
+  private static loadOptions(options: StateMachineOptions) {
+    return { ...options, yieldToEventLoop: options.yieldToEventLoop ?? yieldWithSetImmediate };
   }
 
   /** Last applied log index (in memory; durable once {@link commit} covers it). */
@@ -160,6 +151,7 @@ export class StateMachine {
    */
   applyBatch(entries: LogEntry[]): ApplyOutcome[] {
     this.assertHealthy();
+    if (this.restoring !== undefined) throw new Error("apply: a snapshot restore is in progress");
     const outcomes: ApplyOutcome[] = [];
     const effects: BatchEffects = { revisions: [], compactions: [], leaseChanges: [], membersChanged: false };
     try {
@@ -494,6 +486,7 @@ export class StateMachine {
    * after an apply failure, whose half-written batch must never reach the backend.
    */
   async commit(): Promise<LogPoint> {
+    await this.restoring?.catch(() => undefined);
     this.assertHealthy();
     const point = this.applied;
     await this.store.backend.commit();
@@ -507,12 +500,85 @@ export class StateMachine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.restoring?.catch(() => undefined);
     await this.compactor.stop();
     try {
       if (this.failure === undefined) await this.store.backend.commit();
     } finally {
       await this.store.backend.close();
     }
+  }
+
+  /**
+   * Commits what was applied, then dumps every record of the backend as read in one read
+   * transaction, a slice of about a millisecond at a time (applies and commits go on meanwhile;
+   * the dump is the state at its start). See apply/snapshot.ts and mvcc/snapshot-format.ts.
+   */
+  async exportSnapshot(): Promise<SnapshotExport> {
+    await this.commit();
+    return exportBackend(this.store.backend.kv, this.pause);
+  }
+
+  /**
+   * Replaces the whole state with a dump from {@link exportSnapshot}: checks all of it first (a
+   * bad dump throws and changes nothing), writes it durably in ONE backend transaction (a crash
+   * leaves the old state or the new one), rebuilds the in-memory state as {@link open} does, and
+   * tells the lease and restore listeners. Applies are refused meanwhile; reads are served from
+   * the old state (its backend pinned to a read snapshot) until the new one replaces it within
+   * one event-loop turn.
+   */
+  async restoreSnapshot(data: Uint8Array): Promise<void> {
+    this.assertHealthy();
+    if (this.restoring !== undefined) throw new Error("apply: a snapshot restore is in progress");
+    const entries = decodeSnapshot(data);
+    this.restoring = this.replaceState(entries);
+    try {
+      await this.restoring;
+    } finally {
+      this.restoring = undefined;
+    }
+  }
+
+  private async replaceState(entries: readonly TableEntry[]): Promise<void> {
+    const old = this.store;
+    const leasesBefore = this.allLeases();
+    await this.compactor.stop();
+    await old.backend.commit();
+    const pinned = old.backend.kv.snapshot();
+    old.backend.pin(pinned);
+    try {
+      await old.backend.kv.replaceAll(entries);
+    } catch (error) {
+      // The backend holds the old state or the new one; restarting the member reopens either.
+      pinned.release();
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      throw this.failure;
+    }
+    ({
+      store: this.store,
+      leases: this.leases,
+      membership: this.membership,
+      compactor: this.compactor,
+    } = loadState(old.backend.kv, StateMachine.loadOptions(this.options)));
+    this.applied = { index: this.store.backend.appliedIndex, term: this.store.backend.appliedTerm };
+    // Chunked reads that started on the old state finish on its snapshot.
+    void old.readers.idle().then(() => pinned.release());
+    const changes = restoredLeaseChanges(leasesBefore, this.allLeases());
+    if (changes.length > 0) this.emitLeaseChanges(changes);
+    this.emitMembers();
+    for (const listener of this.restoreListeners) {
+      try {
+        listener(this.store.currentRevision);
+      } catch (error) {
+        this.options.logger?.warn({ err: error }, "restore listener failed");
+      }
+    }
+  }
+
+  /** Subscribes to snapshot restores, called once the restored state serves. Returns the unsubscribe. */
+  onRestore(listener: RestoreListener): () => void {
+    this.restoreListeners.add(listener);
+    return () => this.restoreListeners.delete(listener);
   }
 
   private assertHealthy(): void {

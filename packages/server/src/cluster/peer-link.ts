@@ -26,8 +26,12 @@ export interface PeerLinkOptions {
  * removed member are dropped, as etcd does.
  */
 export class PeerLink implements MessageSink {
+  /** Members a snapshot is being exported for. */
+  private readonly snapshotting = new Set<bigint>();
+
   private constructor(
     private readonly transport: PeerTransport,
+    private readonly options: PeerLinkOptions,
     private readonly self: bigint,
     /** The peers the transport knows. */
     private known: Set<bigint>,
@@ -53,7 +57,7 @@ export class PeerLink implements MessageSink {
       onMembersQuery: () => ({ clusterId: identity.clusterId, members: stateMachine.members() }),
       logger: options.logger,
     });
-    const link = new PeerLink(transport, self, new Set(peers.keys()));
+    const link = new PeerLink(transport, options, self, new Set(peers.keys()));
     stateMachine.onMembersChanged((members) => link.follow(members));
     return link;
   }
@@ -64,7 +68,33 @@ export class PeerLink implements MessageSink {
   }
 
   send(messages: readonly Message[]): void {
-    this.transport.send(messages);
+    const snapshots = messages.filter((message) => message.type === "MsgSnap");
+    if (snapshots.length === 0) {
+      this.transport.send(messages);
+      return;
+    }
+    this.transport.send(messages.filter((message) => message.type !== "MsgSnap"));
+    for (const message of snapshots) void this.sendSnapshot(message);
+  }
+
+  /**
+   * Sends a snapshot with the state machine's current data, as etcd sends its whole backend:
+   * Raft's snapshot names only a log point, the data is taken now (it is at least that recent).
+   * One at a time per member; a failure goes back to Raft, which tries again later.
+   */
+  private async sendSnapshot(message: Message): Promise<void> {
+    const snapshot = message.snapshot;
+    if (snapshot === undefined || this.snapshotting.has(message.to)) return;
+    this.snapshotting.add(message.to);
+    try {
+      const { data } = await this.options.stateMachine.exportSnapshot();
+      this.transport.send([{ ...message, snapshot: { ...snapshot, data } }]);
+    } catch (error) {
+      this.options.logger.warn({ err: error, to: message.to.toString(16) }, "snapshot export failed");
+      this.options.proposer.reportSnapshot(message.to, false);
+    } finally {
+      this.snapshotting.delete(message.to);
+    }
   }
 
   /** Asks `to` (the leader) to serve a request. */

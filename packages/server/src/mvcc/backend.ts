@@ -1,4 +1,11 @@
-import type { BackendEntry, BackendSize, KvBackend, RecordTable } from "./kv-backend.js";
+import type {
+  BackendEntry,
+  BackendSize,
+  KvBackend,
+  KvReader,
+  KvSnapshot,
+  RecordTable,
+} from "./kv-backend.js";
 import { decodeRevision, encodeRevision, REV_BYTES } from "./revision.js";
 import { WriteBuffer } from "./write-buffer.js";
 
@@ -40,8 +47,21 @@ export class Backend {
   /** The layer being committed, readable until its commit resolves. */
   private committing: WriteBuffer | undefined;
   private commitTail: Promise<void> = Promise.resolve();
+  /** Where committed data is read: the backend, or a snapshot it was pinned to (see {@link pin}). */
+  private reader: KvReader;
 
-  constructor(private readonly kv: KvBackend) {}
+  /** `kv`: the key-value backend it commits to (a snapshot restore replaces its content). */
+  constructor(readonly kv: KvBackend) {
+    this.reader = kv;
+  }
+
+  /**
+   * Makes every later read of committed data go to `snapshot`: the state it shows stays readable
+   * while the key-value backend is replaced under it (a snapshot restore builds a new Backend).
+   */
+  pin(snapshot: KvSnapshot): void {
+    this.reader = snapshot;
+  }
 
   /** Writes recorded and not yet handed to a commit. */
   get pendingWrites(): number {
@@ -54,7 +74,7 @@ export class Backend {
       const value = layer.lookup(revKey);
       if (value !== undefined) return value ?? undefined;
     }
-    return this.kv.get("key", revKey);
+    return this.reader.get("key", revKey);
   }
 
   /** Stores a revision; it must be newer than every stored one. */
@@ -86,7 +106,8 @@ export class Backend {
     const committedEnd =
       firstBuffered !== undefined && Buffer.compare(firstBuffered, end) < 0 ? firstBuffered : end;
     let n = 0;
-    const committed = Buffer.compare(from, committedEnd) < 0 ? this.kv.range("key", from, committedEnd) : [];
+    const committed =
+      Buffer.compare(from, committedEnd) < 0 ? this.reader.range("key", from, committedEnd) : [];
     for (const entry of committed) {
       if (anyRemoved && removedAbove(entry.key.toString("latin1"), layers.length)) continue;
       yield entry;
@@ -143,7 +164,7 @@ export class Backend {
         if (value !== undefined) yield { key: Buffer.from(latin1, "latin1"), value };
       }
     }
-    for (const entry of this.kv.range(table, undefined, undefined)) {
+    for (const entry of this.reader.range(table, undefined, undefined)) {
       if (!seen.has(entry.key.toString("latin1"))) yield entry;
     }
   }
@@ -160,8 +181,7 @@ export class Backend {
 
   /** The applied index and term of the committed (durable) state, without the buffer. */
   get committed(): LogPoint {
-    const read = (key: string) => readUint(this.kv.get("meta", Buffer.from(key, "latin1")));
-    return { index: read(META_APPLIED_INDEX), term: read(META_APPLIED_TERM) };
+    return readAppliedPoint(this.reader);
   }
 
   /** Stores the applied log index and its entry's term, with the data they cover. */
@@ -231,13 +251,19 @@ export class Backend {
       const value = layer.meta.get(key);
       if (value !== undefined) return value;
     }
-    return this.kv.get("meta", Buffer.from(key, "latin1"));
+    return this.reader.get("meta", Buffer.from(key, "latin1"));
   }
 
   private setMeta(key: string, value: Buffer): void {
     this.active.meta.set(key, value);
     this.active.writes++;
   }
+}
+
+/** The applied index and term stored in committed data (zeros for a new backend). */
+export function readAppliedPoint(reader: KvReader): LogPoint {
+  const read = (key: string) => readUint(reader.get("meta", Buffer.from(key, "latin1")));
+  return { index: read(META_APPLIED_INDEX), term: read(META_APPLIED_TERM) };
 }
 
 function leaseKey(id: bigint): Buffer {

@@ -229,6 +229,7 @@ function wire(
     maxRequestBytes: options.maxRequestBytes,
     ...(options.maxInFlightBytes !== undefined && { maxInFlightBytes: options.maxInFlightBytes }),
     onFatal,
+    logger: options.logger,
     onApplied: () => {
       committer.applied();
       checkpointer.applied();

@@ -74,6 +74,7 @@ export interface ProposerOptions {
   onFatal(error: Error): void;
   /** Called after every applied batch (background commits, checkpoints). */
   onApplied(): void;
+  logger: { info(obj: object, msg: string): void };
 }
 
 /** Who leads, as this member last heard. */
@@ -166,12 +167,24 @@ export class Proposer {
    * a snapshot (the state machine's, taken when it is sent).
    */
   compactLog(index: number): void {
+    this.snapshotAt(index);
+    this.compactLogThrough(index - CATCH_UP_ENTRIES);
+  }
+
+  /** Records a snapshot point at `index` (its data is the state machine's when it is sent). */
+  private snapshotAt(index: number): void {
     const { log } = this.options;
     if (index > log.snapshot().metadata.index && index <= log.lastIndex()) {
       log.createSnapshot(index, this.confStateAt(index), new Uint8Array(0));
     }
-    const through = index - CATCH_UP_ENTRIES;
-    if (through >= log.firstIndex()) log.compact(through);
+  }
+
+  /** Drops Raft's in-memory entries through `index`, after recording a snapshot point there. */
+  private compactLogThrough(index: number): void {
+    const { log } = this.options;
+    if (index < log.firstIndex()) return;
+    this.snapshotAt(index);
+    log.compact(index);
   }
 
   /** Starts an election now (a member alone in its cluster then leads at once). */
@@ -412,9 +425,7 @@ export class Proposer {
     else if (rd.hardState !== undefined && rd.hardState.term !== this.leadership.term) {
       this.setLeadership({ ...this.leadership, term: rd.hardState.term });
     }
-    if (rd.snapshot !== undefined) {
-      throw new Error("received a Raft snapshot: installing snapshots is not supported yet");
-    }
+    if (rd.snapshot !== undefined) await this.install(rd);
     const early = this.leadership.isLeader ? rd.messages.filter(isLeaderReplication) : [];
     const late = early.length > 0 ? rd.messages.filter((m) => !isLeaderReplication(m)) : rd.messages;
     if (early.length > 0) this.options.peers.send(early);
@@ -429,6 +440,29 @@ export class Proposer {
       const listeners = this.appliedListeners.splice(0);
       for (const listener of listeners) listener();
     }
+  }
+
+  /**
+   * Installs a snapshot from the leader: the state machine takes the leader's (durably), then the
+   * WAL records the snapshot's log point and membership, then Raft's storage restarts there. In
+   * that order a crash leaves either the old member or one whose backend is at least as recent
+   * as its WAL's snapshot marker, which recovery accepts. The leader's data is newer than the
+   * snapshot's index (it is taken when sent); entries up to the data's applied index are skipped
+   * when they arrive.
+   */
+  private async install(rd: Ready): Promise<void> {
+    const snapshot = rd.snapshot as NonNullable<Ready["snapshot"]>;
+    const { index, term, confState } = snapshot.metadata;
+    await this.options.stateMachine.restoreSnapshot(snapshot.data);
+    await this.options.wal.append({ snapshot: { index, term, confState } });
+    this.options.log.applySnapshot({ ...snapshot, data: new Uint8Array(0) });
+    this.applied = index;
+    this.commit = Math.max(this.commit, index);
+    this.confStates.push({ index, confState });
+    this.options.logger.info(
+      { index, term, appliedIndex: this.options.stateMachine.appliedIndex },
+      "installed a snapshot from the leader",
+    );
   }
 
   /**
@@ -471,7 +505,12 @@ export class Proposer {
         if (entry.type === "confChange") {
           flush();
           const confState = this.confChanges.apply(entry, this.node, stateMachine);
-          if (confState !== undefined) this.confStates.push({ index: entry.index, confState });
+          if (confState !== undefined) {
+            this.confStates.push({ index: entry.index, confState });
+            // A member that joins is sent a snapshot, not the log: the log alone holds neither
+            // the founding membership nor what the founders wrote outside it.
+            this.compactLogThrough(entry.index);
+          }
         } else if (entry.data.length > 0 && entry.index > stateMachine.appliedIndex) {
           let owner = this.waiters.takeByData(entry.data);
           const request = owner?.request ?? keywaypb.InternalRequest.decode(entry.data);

@@ -41,6 +41,8 @@ export class WatchHub implements HubContext {
   private readonly sessions = new Set<WatchSession>();
   private queued: { revision: number; events: mvccpb.Event[] }[] = [];
   private flushScheduled = false;
+  /** Every revision up to this one has been offered to the synced watchers (flushed). */
+  private deliveredThrough: number;
   private readonly progressTimer: NodeJS.Timeout;
   private headerCache: { revision: number; field: Buffer } = { revision: -1, field: Buffer.alloc(0) };
 
@@ -48,6 +50,7 @@ export class WatchHub implements HubContext {
     this.history = options.history;
     this.limits = options.limits;
     this.readPrev = (key, revision) => readPrevKv(options.history, key, revision);
+    this.deliveredThrough = options.history.currentRevision;
     this.progressTimer = setInterval(() => this.progressTick(), options.limits.progressNotifyIntervalMs);
     this.progressTimer.unref();
   }
@@ -95,6 +98,10 @@ export class WatchHub implements HubContext {
     const revisions = this.queued;
     if (revisions.length === 0) return;
     this.queued = [];
+    this.deliveredThrough = Math.max(
+      this.deliveredThrough,
+      (revisions.at(-1) as { revision: number }).revision,
+    );
     const matched = new Map<Watcher, EncodedEvent[]>();
     for (const { revision, events } of revisions) {
       for (const event of events) {
@@ -110,6 +117,18 @@ export class WatchHub implements HubContext {
     if (matched.size === 0) return;
     const headerField = this.headerField((revisions.at(-1) as { revision: number }).revision);
     for (const [watcher, events] of matched) watcher.owner.deliver(watcher, events, headerField);
+  }
+
+  /**
+   * The store was replaced by a snapshot restore (StateMachine.onRestore): what was applied before
+   * is fanned out first, then every watcher re-syncs through the catch-up from the first revision
+   * it has not been offered, in the restored history. One whose next revision was compacted away
+   * is cancelled with compact_revision, as etcd does; the others get each later event once.
+   */
+  restored(): void {
+    this.flush();
+    for (const session of this.sessions) session.resync(this.deliveredThrough);
+    this.deliveredThrough = this.history.currentRevision;
   }
 
   headerField(revision: number): Buffer {

@@ -181,6 +181,19 @@ export class WatchSession implements WatcherOwner, CatchUpTarget {
     this.sendProgress(INVALID_WATCH_ID);
   }
 
+  /**
+   * After a snapshot restore: every watcher is read up again from the backend. A synced watcher
+   * has been offered every revision through `deliveredThrough`, so it resumes after it; an
+   * unsynced one resumes where its catch-up stood.
+   */
+  resync(deliveredThrough: number): void {
+    for (const watcher of this.watchers.values()) {
+      if (watcher.ended) continue;
+      if (watcher.synced) watcher.nextRevision = Math.max(watcher.nextRevision, deliveredThrough + 1);
+      this.markUnsynced(watcher, watcher.nextRevision);
+    }
+  }
+
   private markUnsynced(watcher: Watcher, fromRevision: number): void {
     watcher.synced = false;
     watcher.nextRevision = Math.max(watcher.nextRevision, fromRevision);

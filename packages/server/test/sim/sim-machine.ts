@@ -5,26 +5,20 @@
  * returned.
  */
 import type { SeededRng } from "@keyway/raft";
-import type {
-  BackendEntry,
-  BackendSize,
-  BackendTable,
-  BackendWrite,
-  KvBackend,
-} from "../../src/mvcc/index.js";
+import type { BackendEntry, BackendSize, BackendTable, BackendWrite } from "../../src/mvcc/index.js";
+import { BACKEND_TABLES, type KvBackend, type KvSnapshot, type TableEntry } from "../../src/mvcc/index.js";
 import { MachineCrashed, SimDisk } from "./sim-disk.js";
 
 type Tables = Record<BackendTable, Map<string, Buffer>>;
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-const emptyTables = (): Tables => ({
-  key: new Map(),
-  lease: new Map(),
-  meta: new Map(),
-  members: new Map(),
-  members_removed: new Map(),
-});
+const emptyTables = (): Tables =>
+  Object.fromEntries(BACKEND_TABLES.map((name) => [name, new Map()])) as Tables;
+
+/** A copy of every table (the maps; values are never mutated in place). */
+const copyTables = (tables: Tables): Tables =>
+  Object.fromEntries(BACKEND_TABLES.map((name) => [name, new Map(tables[name])])) as Tables;
 
 /** The backend of a simulated machine; its tables are what is on disk. */
 export class SimKv implements KvBackend {
@@ -78,6 +72,33 @@ export class SimKv implements KvBackend {
     if (this.crashed()) throw new MachineCrashed();
   }
 
+  /** A copy of the tables now: LMDB's read transaction, without the storage cost. */
+  snapshot(): KvSnapshot {
+    const view = new SimKv(
+      copyTables(this.tables),
+      () => undefined,
+      () => false,
+    );
+    return {
+      get: (table, key) => view.get(table, key),
+      range: (...args) => view.range(...args),
+      release: () => {},
+    };
+  }
+
+  /** Like {@link commit}: all or nothing, visible a turn later, durable a turn after that. */
+  async replaceAll(entries: readonly TableEntry[]): Promise<void> {
+    this.step();
+    await nextTurn();
+    if (this.crashed()) throw new MachineCrashed();
+    for (const name of BACKEND_TABLES) this.tables[name].clear();
+    for (const { table, key, value } of entries)
+      this.tables[table].set(key.toString("latin1"), Buffer.from(value));
+    this.sorted = {};
+    await nextTurn();
+    if (this.crashed()) throw new MachineCrashed();
+  }
+
   size(): BackendSize {
     let bytes = 0;
     for (const table of Object.values(this.tables)) for (const value of table.values()) bytes += value.length;
@@ -119,11 +140,11 @@ export class SimMachine {
   /** Boots the machine again from what its storage kept; the old processes are gone. */
   reboot(rng: SeededRng, crashAfterSteps = Number.POSITIVE_INFINITY): SimMachine {
     this.down = true;
-    const tables = emptyTables();
-    for (const name of Object.keys(tables) as BackendTable[]) {
-      for (const [key, value] of this.kv.tables[name]) tables[name].set(key, value);
-    }
-    return new SimMachine((step) => this.disk.afterCrash(rng, step), tables, crashAfterSteps);
+    return new SimMachine(
+      (step) => this.disk.afterCrash(rng, step),
+      copyTables(this.kv.tables),
+      crashAfterSteps,
+    );
   }
 
   private step(): void {
