@@ -133,7 +133,7 @@ describe("membership changes on a running Keyway cluster", () => {
   it("a member added under write load joins, catches up and is listed as started everywhere", async () => {
     const writer = startWriter(cluster.live());
     await sleep(500);
-    const joiner = await cluster.prepare("m5");
+    const joiner = await cluster.prepare("m4");
     const added = await withMember(cluster.members[0]!.endpoint, (c) =>
       c.cluster.memberAdd([joiner.peerUrl]),
     );
