@@ -87,7 +87,7 @@ async function everyMemberLists(cluster: KeywayCluster, names: readonly string[]
 
 /** The acknowledged keys are all there, read linearizably through `endpoint`. */
 async function noAckedWriteLost(endpoint: string, acked: readonly string[]): Promise<void> {
-  expect(acked.length).toBeGreaterThan(20);
+  expect(acked.length).toBeGreaterThan(10);
   const present = await withMember(endpoint, (c) => c.range("load/", { prefix: true, keysOnly: true }));
   const keys = new Set(present.kvs.map((kv) => kv.key.toString()));
   expect(acked.filter((key) => !keys.has(key))).toEqual([]);
@@ -141,6 +141,8 @@ describe("membership changes on a running Keyway cluster", () => {
     expect(added.members).toHaveLength(4);
     await cluster.join(joiner);
     expect(await memberId(joiner.endpoint)).toBe(added.member?.id);
+    // The leader compacted its log at the MemberAdd: the joiner starts from its snapshot.
+    expect(joiner.process?.output()).toContain("installed a snapshot from the leader");
     await sleep(1_000);
     const acked = await writer.stop();
     await sameHashEverywhere(cluster);
@@ -154,11 +156,17 @@ describe("membership changes on a running Keyway cluster", () => {
       c.cluster.memberAdd([learner.peerUrl], { isLearner: true }),
     );
     expect(added.member?.isLearner).toBe(true);
+    const id = added.member?.id as bigint;
+    // Not started, so far behind the leader: etcd's learnerNotReady, through a follower too.
+    for (const endpoint of cluster.live()) {
+      await expect(withMember(endpoint, (c) => c.cluster.memberPromote(id))).rejects.toThrow(
+        "can only promote a learner member which is in sync with leader",
+      );
+    }
     await cluster.join(learner);
     const status = await withMember(learner.endpoint, (c) => c.maintenance.status());
     expect(status.isLearner).toBe(true);
     await sameHashEverywhere(cluster);
-    const id = added.member?.id as bigint;
     await eventually("promote the learner", () =>
       withMember(cluster.members[0]!.endpoint, (c) => c.cluster.memberPromote(id)),
     );
@@ -173,14 +181,24 @@ describe("membership changes on a running Keyway cluster", () => {
     // Back on their data dirs.
     await Promise.all([1, 2].map((i) => cluster.restart(i)));
     await sameHashEverywhere(cluster);
+    // A joined member restarts from its own WAL (its flags still say "existing").
+    await cluster.kill(3);
+    // m4 may have led: the write waits for the next leader.
+    await eventually("a write while m4 is down", () =>
+      withMember(cluster.members[0]!.endpoint, (c) => c.put("while m4 is down", "x")),
+    );
+    await cluster.restart(3);
+    await sameHashEverywhere(cluster);
   });
 
   it("a follower and then the leader are removed under write load; the cluster continues", async () => {
-    const writer = startWriter(cluster.live());
-    await sleep(300);
     const leaderId = await leaderOf(cluster.members[0]!.endpoint);
     const leader = await memberById(cluster, leaderId);
     const follower = cluster.members.find((m) => m.process !== undefined && m !== leader) as ClusterMember;
+    // The load goes through the members that stay (a removed member's writes cannot commit).
+    const staying = cluster.members.filter((m) => m.process !== undefined && m !== leader && m !== follower);
+    const writer = startWriter(staying.map((m) => m.endpoint));
+    await sleep(500);
     await removeMember(cluster, follower);
     await removeMember(cluster, leader);
     await sleep(1_000);
