@@ -31,6 +31,7 @@ import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
+import { LeaderMonitor } from "./rpc/leader-monitor.js";
 import { leaseService, localTimeToLive, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
 import { maintenanceService, type RaftStatusSource } from "./rpc/maintenance.js";
@@ -59,6 +60,7 @@ export class KeywayServer implements AsyncDisposable {
     private readonly lessor: Lessor,
     private readonly storage: MemberStorage,
     private readonly link: PeerLink | undefined,
+    private readonly leaderMonitor: LeaderMonitor,
     private readonly watchHub: WatchHub,
     private readonly http1: HttpServer,
     private readonly config: ServerConfig,
@@ -149,11 +151,13 @@ export class KeywayServer implements AsyncDisposable {
         link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers")),
       localTimeToLive: (request) => localTimeToLive(stateMachine, lessor, request),
     });
+    const leaderMonitor = new LeaderMonitor(() => proposer.leader.lead, config.electionTimeoutMs);
     const leaseDeps = {
       stateMachine,
       proposer,
       lessor,
       router,
+      leader: leaderMonitor,
       ids: new IdGenerator(identity.memberId, Date.now()),
       header,
     };
@@ -183,10 +187,7 @@ export class KeywayServer implements AsyncDisposable {
     });
     grpc.addService(strictDecoding(health.HealthService), healthService());
     const watchHub = startWatchHub(stateMachine, header, config);
-    grpc.addService(
-      watchServiceDefinition(),
-      watchService({ hub: watchHub, hasLeader: () => proposer.leader.lead !== 0n }),
-    );
+    grpc.addService(watchServiceDefinition(), watchService({ hub: watchHub, leader: leaderMonitor }));
     const registry = new Registry();
     registerWatchMetrics(watchHub, registry);
     const status = statusServer(registry);
@@ -199,6 +200,7 @@ export class KeywayServer implements AsyncDisposable {
       lessor,
       storage,
       link,
+      leaderMonitor,
       watchHub,
       status.server,
       config,
@@ -222,6 +224,7 @@ export class KeywayServer implements AsyncDisposable {
   private async shutdown(): Promise<void> {
     // Watch streams and HTTP keep-alives never end by themselves; the grace period is for writes.
     this.watchHub.close();
+    this.leaderMonitor.close();
     this.http1.closeAllConnections();
     const listenersClosed = Promise.all(this.listeners.map((listener) => listener.close(SHUTDOWN_GRACE_MS)));
     await new Promise<void>((resolve) => {
