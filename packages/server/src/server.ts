@@ -7,6 +7,7 @@ import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
 import { bootstrapMembers, initialIdentity, initialMembers, publishAttributes } from "./cluster/bootstrap.js";
+import { LEARNER_READY, RaftClusterControl } from "./cluster/control.js";
 import { PeerLink } from "./cluster/peer-link.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
@@ -103,19 +104,28 @@ export class KeywayServer implements AsyncDisposable {
       "recovered",
     );
     let router: LeaseRouter | undefined;
+    const control = new RaftClusterControl(stateMachine, proposer, (to, kind, payload) =>
+      link === undefined ? Promise.reject(new Error("no peers")) : link.request(to, kind, payload),
+    );
+    const startLink = async () => {
+      link = await PeerLink.start({
+        identity,
+        listenPeerUrls: config.listenPeerUrls,
+        stateMachine,
+        proposer,
+        serve: async (kind, payload) => {
+          if (kind === LEARNER_READY) return control.serveLearnerReady(payload);
+          if (router === undefined) throw new Error("not serving yet");
+          return router.serve(kind, payload);
+        },
+        logger,
+      });
+    };
     try {
       await bootstrapMembers(stateMachine, config, identity);
-      if (stateMachine.members().length > 1) {
-        link = await PeerLink.start({
-          identity,
-          listenPeerUrls: config.listenPeerUrls,
-          stateMachine,
-          proposer,
-          serve: (kind, payload) =>
-            router?.serve(kind, payload) ?? Promise.reject(new Error("not serving yet")),
-          logger,
-        });
-      }
+      if (stateMachine.members().length > 1) await startLink();
+      // A member alone listens for peers only once one is added (MemberAdd).
+      else linkWhenJoined(stateMachine, startLink, logger);
     } catch (error) {
       await storage.close();
       throw error;
@@ -181,7 +191,7 @@ export class KeywayServer implements AsyncDisposable {
       ...clusterService(header, () => stateMachine.members()),
       ...memberChangeService({
         header,
-        control: { proposeConfChange: (change, signal) => proposer.proposeConfChange(change, signal) },
+        control,
         nowMs: Date.now,
       }),
     });
@@ -243,6 +253,21 @@ export class KeywayServer implements AsyncDisposable {
     await this.link?.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/** Starts the peer link once the member table names another member. */
+function linkWhenJoined(
+  stateMachine: StateMachine,
+  startLink: () => Promise<void>,
+  logger: ServerConfig["logger"],
+): void {
+  let started = false;
+  const stop = stateMachine.onMembersChanged((members) => {
+    if (started || members.length < 2) return;
+    started = true;
+    stop();
+    startLink().catch((err: unknown) => logger.error({ err }, "starting the peer listener failed"));
+  });
 }
 
 /** Status and MoveLeader answered from the member's Raft node. */

@@ -222,6 +222,11 @@ export class Proposer {
     return this.commit;
   }
 
+  /** Each member's replication progress (match index), on the leader only. */
+  progress(): ReadonlyMap<bigint, { match: number }> | undefined {
+    return this.leadership.isLeader ? this.node.status().progress : undefined;
+  }
+
   /** The membership now in force. */
   get confState(): ConfState {
     return this.confStates.at(-1)?.confState ?? this.options.confState;
