@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdCluster, requireEtcd, startEtcdCluster } from "../support/etcd-process.js";
 import { etcdctl } from "../support/etcdctl.js";
 import { type KeywayProcess, startKeywayProcess } from "../support/keyway-process.js";
+import { freePort } from "../support/ports.js";
 
 /** The token startEtcdCluster gives its members (test/support/etcd-process.ts). */
 const TOKEN = "keyway-test";
@@ -49,10 +50,13 @@ describe("member and cluster ids: ours equal a real 3-member etcd 3.4's", () => 
     const self = etcd.members[1];
     if (self === undefined) throw new Error("no member 1");
     // A Keyway member started with member m1's flags: same names, peer URLs and token. It
-    // binds no peer port yet, so it runs beside the etcd cluster that holds those URLs.
+    // listens for peers elsewhere, beside the etcd cluster that holds those URLs; its peers do not
+    // speak Keyway's protocol, so it never has a leader, but it answers MemberList.
     keyway = await startKeywayProcess({
+      answeringOnly: true,
       extraArgs: [
         `--name=${self.name}`,
+        `--listen-peer-urls=http://127.0.0.1:${await freePort()}`,
         `--initial-advertise-peer-urls=${self.peerUrl}`,
         `--initial-cluster=${etcd.members.map((m) => `${m.name}=${m.peerUrl}`).join(",")}`,
         "--initial-cluster-state=new",
@@ -83,19 +87,10 @@ describe("member and cluster ids: ours equal a real 3-member etcd 3.4's", () => 
     const fromKeyway = memberList(keyway.endpoint);
     expect(fromKeyway.clusterId).toBe(fromEtcd.clusterId);
     expect(fromKeyway.memberId).toBe(fromEtcd.memberId);
-    const shape = (members: ListedMember[], self: bigint) =>
-      [...members].sort(byId).map((m) => ({
-        id: m.id,
-        name: m.name,
-        peerUrls: m.peerUrls,
-        // Only this member runs on the Keyway side, so only it has published client URLs.
-        clientUrls: m.id === self ? m.clientUrls.length : 0,
-      }));
-    expect(shape(fromKeyway.members, fromKeyway.memberId)).toEqual(
-      shape(fromEtcd.members, fromEtcd.memberId),
-    );
-    expect(fromKeyway.members.find((m) => m.id === fromKeyway.memberId)?.clientUrls).toEqual([
-      keyway.endpoint,
-    ]);
+    const shape = (members: ListedMember[]) =>
+      [...members].sort(byId).map((m) => ({ id: m.id, name: m.name, peerUrls: m.peerUrls }));
+    expect(shape(fromKeyway.members)).toEqual(shape(fromEtcd.members));
+    // Publishing client URLs goes through the log, which needs a leader: none are listed yet.
+    expect(fromKeyway.members.every((m) => m.clientUrls.length === 0)).toBe(true);
   });
 });

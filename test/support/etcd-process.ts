@@ -193,9 +193,14 @@ export interface EtcdctlTls {
  * Polls etcdctl's endpoint health (also works against Keyway) until it succeeds; `tls` gives
  * etcdctl the CA and client certificate of an https:// endpoint.
  */
-export async function waitHealthy(endpoint: string, timeoutMs = 20_000, tls?: EtcdctlTls): Promise<void> {
+export async function waitHealthy(
+  endpoint: string,
+  timeoutMs = 20_000,
+  tls?: EtcdctlTls,
+  probe: readonly string[] = ["endpoint", "health"],
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const args = [`--endpoints=${endpoint}`, "--dial-timeout=1s", ...etcdctlTlsArgs(tls), "endpoint", "health"];
+  const args = [`--endpoints=${endpoint}`, "--dial-timeout=1s", ...etcdctlTlsArgs(tls), ...probe];
   for (;;) {
     const r = spawnSync(ETCDCTL_BIN, args, {
       env: { ...process.env, ETCDCTL_API: "3" },

@@ -32,6 +32,11 @@ interface StartOptions {
   /** Reuse a port (restart at the same endpoint). */
   port?: number;
   extraArgs?: string[];
+  /**
+   * Wait until the member answers (MemberList) rather than until it is healthy: for a member that
+   * cannot have a leader (its peers are not Keyway members).
+   */
+  answeringOnly?: boolean;
 }
 
 /** Starts `keyway serve` on a free loopback port and waits until etcdctl sees it healthy. */
@@ -64,7 +69,8 @@ export async function startKeywayProcess(options: StartOptions = {}): Promise<Ke
     // "close", not "exit": its stdio is drained by then, so the error text is in `output`.
     child.once("close", (code) => reject(new Error(`keyway exited with ${code} before serving:\n${output}`))),
   );
-  await Promise.race([waitHealthy(endpoint), exitedEarly]);
+  const probe = options.answeringOnly === true ? ["member", "list"] : undefined;
+  await Promise.race([waitHealthy(endpoint, undefined, undefined, probe), exitedEarly]);
   exitedEarly.catch(() => undefined);
 
   const member: KeywayProcess = {

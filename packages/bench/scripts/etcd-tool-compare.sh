@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs etcd's own benchmark tool (etcd 3.4.23's tools/benchmark) against real etcd 3.4 and against
-# Keyway, one fresh member each on this machine, alternating the two for every pass, and prints the
+# Keyway, one fresh member each (or MEMBERS-member clusters, every endpoint given to the tool, the
+# leader first) on this machine, alternating the two for every pass, and prints the
 # median of REPEATS passes of each as a Markdown table (requests/s, p99, ratio), with the machine's
 # load before and after. The workloads are issue 12's table rows; flags as etcd's performance docs
 # use them (`put` without --key-space-size writes one key over and over, as the docs' command does).
 # Usage: pnpm --filter @keyway/bench run tool-compare   (after `pnpm exec tsc -b`)
 #   REPEATS=3  SCALE=1 (multiplies every --total)  ONLY=<substring of a row name>  KEEP=<dir for raw output>
+#   MEMBERS=1 (3 or 5: clusters on loopback)
 # Needs /usr/bin/etcd, etcdctl and the tool at $ETCD_BENCHMARK (default /tmp/etcd-benchmark/etcd-benchmark;
 # `bash /work/shared/tools/build-etcd-benchmark.sh` builds it, or the script says how).
 set -euo pipefail
@@ -23,21 +25,29 @@ mkdir -p "$raw"
 etcd_port=${ETCD_PORT:-22379}
 keyway_port=${KEYWAY_PORT:-23379}
 
-# shellcheck source=servers.sh
-source "packages/bench/scripts/servers.sh"
+MEMBERS=${MEMBERS:-1}
+if [ "$MEMBERS" -gt 1 ]; then
+  # shellcheck source=cluster-servers.sh
+  source "packages/bench/scripts/cluster-servers.sh"
+else
+  # shellcheck source=servers.sh
+  source "packages/bench/scripts/servers.sh"
+  etcd_endpoints="127.0.0.1:$etcd_port"
+  keyway_endpoints="127.0.0.1:$keyway_port"
+fi
 
 # The range rows read one existing key with a 256-byte value, on both servers.
 value=$(head -c 256 /dev/zero | tr '\0' v)
-for port in $etcd_port $keyway_port; do
-  etcdctl --endpoints="127.0.0.1:$port" put foo "$value" >/dev/null
+for endpoints in $etcd_endpoints $keyway_endpoints; do
+  etcdctl --endpoints="$endpoints" put foo "$value" >/dev/null
 done
 
 # Runs one pass of the tool; prints "<requests/s> <p99 ms>" and keeps the tool's report in $raw.
 run_tool() {
-  local port=$1 out=$2
+  local endpoints=$1 out=$2
   shift 2
   # The tool redraws a progress bar with \r; only its final report is kept.
-  "$TOOL" --endpoints="127.0.0.1:$port" "$@" 2>&1 | tr '\r' '\n' | grep -v '^ *[0-9]* / [0-9]*' >"$out"
+  "$TOOL" --endpoints="$endpoints" "$@" 2>&1 | tr '\r' '\n' | grep -v '^ *[0-9]* / [0-9]*' >"$out"
   if grep -q "Error distribution" "$out"; then
     echo "errors in $out:" >&2
     sed -n '/Error distribution/,$p' "$out" >&2
@@ -57,9 +67,9 @@ while IFS='|' read -r name args; do
   for target in etcd keyway; do : >"$work/$target.runs"; done
   for pass in $(seq "$REPEATS"); do
     for target in etcd keyway; do
-      port=$([ "$target" = etcd ] && echo "$etcd_port" || echo "$keyway_port")
+      endpoints=$([ "$target" = etcd ] && echo "$etcd_endpoints" || echo "$keyway_endpoints")
       # shellcheck disable=SC2086 # $args is a list of flags
-      run_tool "$port" "$raw/$(echo "$name" | tr -c 'a-z0-9' _)-$target-$pass.txt" $args >>"$work/$target.runs"
+      run_tool "$endpoints" "$raw/$(echo "$name" | tr -c 'a-z0-9' _)-$target-$pass.txt" $args >>"$work/$target.runs"
     done
   done
   e_rps=$(awk '{ print $1 }' "$work/etcd.runs" | median)
@@ -78,4 +88,4 @@ txn of 4 puts, 100 clients / 10 conns|--conns=10 --clients=100 txn-put --txn-ops
 WORKLOADS
 echo
 echo "load after: $(uptime)"
-echo "medians of $REPEATS passes, etcd and Keyway alternating; SCALE=$SCALE; reports in $raw"
+echo "medians of $REPEATS passes, etcd and Keyway alternating; MEMBERS=$MEMBERS; SCALE=$SCALE; reports in $raw"

@@ -7,8 +7,8 @@ import { etcdserverpb, health, v3electionpb, v3lockpb } from "@keyway/api";
 import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
 import { bootstrapMembers, initialIdentity, initialMembers, publishAttributes } from "./cluster/bootstrap.js";
+import { LEARNER_READY, RaftClusterControl } from "./cluster/control.js";
 import { leaderKnown, stopWhenRemoved } from "./cluster/join.js";
-import { checkLearnerReady, LEARNER_READY, serveLearnerReady } from "./cluster/learner-readiness.js";
 import { PeerLink } from "./cluster/peer-link.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
@@ -33,6 +33,7 @@ import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
 import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
+import { LeaderMonitor } from "./rpc/leader-monitor.js";
 import { leaseService, localTimeToLive, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
 import { maintenanceService, type RaftStatusSource } from "./rpc/maintenance.js";
@@ -61,6 +62,7 @@ export class KeywayServer implements AsyncDisposable {
     private readonly lessor: Lessor,
     private readonly storage: MemberStorage,
     private readonly link: PeerLink | undefined,
+    private readonly leaderMonitor: LeaderMonitor,
     private readonly watchHub: WatchHub,
     private readonly http1: HttpServer,
     private readonly config: ServerConfig,
@@ -107,21 +109,28 @@ export class KeywayServer implements AsyncDisposable {
       "recovered",
     );
     let router: LeaseRouter | undefined;
+    const control = new RaftClusterControl(stateMachine, proposer, (to, kind, payload) =>
+      link === undefined ? Promise.reject(new Error("no peers")) : link.request(to, kind, payload),
+    );
+    const startLink = async () => {
+      link = await PeerLink.start({
+        identity,
+        listenPeerUrls: config.listenPeerUrls,
+        stateMachine,
+        proposer,
+        serve: async (kind, payload) => {
+          if (kind === LEARNER_READY) return control.serveLearnerReady(payload);
+          if (router === undefined) throw new Error("not serving yet");
+          return router.serve(kind, payload);
+        },
+        logger,
+      });
+    };
     try {
       await bootstrapMembers(stateMachine, config, identity);
-      if (stateMachine.members().length > 1) {
-        link = await PeerLink.start({
-          identity,
-          listenPeerUrls: config.listenPeerUrls,
-          stateMachine,
-          proposer,
-          serve: async (kind, payload) => {
-            if (kind === LEARNER_READY) return serveLearnerReady(proposer, payload);
-            return router?.serve(kind, payload) ?? Promise.reject(new Error("not serving yet"));
-          },
-          logger,
-        });
-      }
+      if (stateMachine.members().length > 1) await startLink();
+      // A member alone listens for peers only once one is added (MemberAdd).
+      else linkWhenJoined(stateMachine, startLink, logger);
       stopWhenRemoved(stateMachine, identity.memberId, onFatal);
       if (joining) await leaderKnown(proposer);
     } catch (error) {
@@ -152,19 +161,20 @@ export class KeywayServer implements AsyncDisposable {
       KV_SERVICE_DEFINITION,
       kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
     );
-    const forward = (to: bigint, kind: string, payload: Uint8Array) =>
-      link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers"));
     router = new LeaseRouter({
       lessor,
       leader: () => proposer.leader,
-      forward,
+      forward: (to, kind, payload) =>
+        link?.request(to, kind, payload) ?? Promise.reject(new Error("no peers")),
       localTimeToLive: (request) => localTimeToLive(stateMachine, lessor, request),
     });
+    const leaderMonitor = new LeaderMonitor(() => proposer.leader.lead, config.electionTimeoutMs);
     const leaseDeps = {
       stateMachine,
       proposer,
       lessor,
       router,
+      leader: leaderMonitor,
       ids: new IdGenerator(identity.memberId, Date.now()),
       header,
     };
@@ -188,21 +198,13 @@ export class KeywayServer implements AsyncDisposable {
       ...clusterService(header, () => stateMachine.members()),
       ...memberChangeService({
         header,
-        control: {
-          async proposeConfChange(change, signal) {
-            if (change.type === "promote") await checkLearnerReady(proposer, forward, change.id);
-            return proposer.proposeConfChange(change, signal);
-          },
-        },
+        control,
         nowMs: Date.now,
       }),
     });
     grpc.addService(strictDecoding(health.HealthService), healthService());
     const watchHub = startWatchHub(stateMachine, header, config);
-    grpc.addService(
-      watchServiceDefinition(),
-      watchService({ hub: watchHub, hasLeader: () => proposer.leader.lead !== 0n }),
-    );
+    grpc.addService(watchServiceDefinition(), watchService({ hub: watchHub, leader: leaderMonitor }));
     const registry = new Registry();
     registerWatchMetrics(watchHub, registry);
     const status = statusServer(registry);
@@ -215,6 +217,7 @@ export class KeywayServer implements AsyncDisposable {
       lessor,
       storage,
       link,
+      leaderMonitor,
       watchHub,
       status.server,
       config,
@@ -238,6 +241,7 @@ export class KeywayServer implements AsyncDisposable {
   private async shutdown(): Promise<void> {
     // Watch streams and HTTP keep-alives never end by themselves; the grace period is for writes.
     this.watchHub.close();
+    this.leaderMonitor.close();
     this.http1.closeAllConnections();
     const listenersClosed = Promise.all(this.listeners.map((listener) => listener.close(SHUTDOWN_GRACE_MS)));
     await new Promise<void>((resolve) => {
@@ -256,6 +260,21 @@ export class KeywayServer implements AsyncDisposable {
     await this.link?.close();
     this.config.logger.info({}, "stopped");
   }
+}
+
+/** Starts the peer link once the member table names another member. */
+function linkWhenJoined(
+  stateMachine: StateMachine,
+  startLink: () => Promise<void>,
+  logger: ServerConfig["logger"],
+): void {
+  let started = false;
+  const stop = stateMachine.onMembersChanged((members) => {
+    if (started || members.length < 2) return;
+    started = true;
+    stop();
+    startLink().catch((err: unknown) => logger.error({ err }, "starting the peer listener failed"));
+  });
 }
 
 /** Status and MoveLeader answered from the member's Raft node. */

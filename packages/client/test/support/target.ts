@@ -55,7 +55,6 @@ export type Feature = "watch" | "lease" | "auth" | "snapshot" | "membership";
 const KEYWAY_PENDING: ReadonlySet<Feature> = new Set<Feature>([
   "auth",
   "snapshot",
-  "membership",
 ]);
 
 /** True when the current target does not serve `feature` yet. */

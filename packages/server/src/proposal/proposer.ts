@@ -222,16 +222,9 @@ export class Proposer {
     return this.commit;
   }
 
-  /**
-   * How far the leader knows member `id`'s log to match its own (etcd's Progress.Match), or
-   * undefined when this member does not lead or does not track `id`.
-   */
-  replicationOf(id: bigint): { match: number; leaderMatch: number } | undefined {
-    if (!this.leadership.isLeader) return undefined;
-    const { progress } = this.node.raft.prs;
-    const tracked = progress.get(id);
-    if (tracked === undefined) return undefined;
-    return { match: tracked.match, leaderMatch: progress.get(this.options.memberId)?.match ?? 0 };
+  /** Each member's replication progress (match index), on the leader only. */
+  progress(): ReadonlyMap<bigint, { match: number }> | undefined {
+    return this.leadership.isLeader ? this.node.status().progress : undefined;
   }
 
   /** The membership now in force. */

@@ -1,12 +1,14 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import type { StateMachine } from "../apply/index.js";
+import { EtcdServerError } from "../errors.js";
 import type { LeaseRouter } from "../lease/lease-router.js";
 import type { Lessor } from "../lease/lessor.js";
 import type { IdGenerator } from "../member/id-generator.js";
 import type { Proposer } from "../proposal/proposer.js";
 import { toServiceError } from "./errors.js";
 import { fillHeader, type HeaderSource } from "./header.js";
+import { LeaderMonitor } from "./leader-monitor.js";
 import { expectOk } from "./outcome.js";
 import { unary } from "./unary.js";
 
@@ -17,6 +19,8 @@ export interface LeaseDeps {
   lessor: Lessor;
   /** Keep-alives and TimeToLive: answered here on the leader, forwarded to it elsewhere. */
   router: LeaseRouter;
+  /** Refuses and cancels keep-alive streams that ask for a leader while the member has none. */
+  leader: LeaderMonitor;
   ids: IdGenerator;
   header: HeaderSource;
 }
@@ -53,7 +57,7 @@ export function leaseService(deps: LeaseDeps): etcdserverpb.LeaseServer {
         leases: ids.map((ID) => ({ ID })),
       });
     }),
-    leaseKeepAlive: (call) => keepAlive(call, router, head),
+    leaseKeepAlive: (call) => keepAlive(call, router, deps.leader, head),
   };
 }
 
@@ -113,11 +117,25 @@ function freeLeaseId(deps: Pick<LeaseDeps, "stateMachine" | "ids">): bigint {
 function keepAlive(
   call: ServerDuplexStream<etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse>,
   router: LeaseRouter,
+  leader: LeaderMonitor,
   head: () => etcdserverpb.ResponseHeader,
 ): void {
   let paused = false;
   let failed = false;
   let answered: Promise<void> = Promise.resolve();
+  const fail = (error: unknown) => {
+    if (failed) return;
+    failed = true;
+    call.emit("error", toServiceError(error));
+  };
+  if (LeaderMonitor.requiresLeader(call.metadata)) {
+    if (!leader.hasLeader()) {
+      fail(new EtcdServerError("noLeader"));
+      return;
+    }
+    const untrack = leader.track(() => fail(new EtcdServerError("noLeader")));
+    call.on("close", untrack);
+  }
   const answer = async (request: etcdserverpb.LeaseKeepAliveRequest) => {
     if (failed) return;
     const header = head();
@@ -125,8 +143,7 @@ function keepAlive(
     try {
       TTL = BigInt(await router.renew(request.ID));
     } catch (error) {
-      failed = true;
-      call.emit("error", toServiceError(error));
+      fail(error);
       return;
     }
     if (call.write({ header, ID: request.ID, TTL }) || paused) return;

@@ -3,13 +3,14 @@ import { etcdserverpb } from "@keyway/api";
 import { EtcdServerError } from "../errors.js";
 import { type WatchHub, WatchLimitError } from "../watch/index.js";
 import { toServiceError } from "./errors.js";
+import { LeaderMonitor } from "./leader-monitor.js";
 import { strictDecoding } from "./strict-decoding.js";
 
 /** What the Watch service needs from the member. */
 export interface WatchDeps {
   hub: WatchHub;
-  /** Whether the member has a Raft leader now; one member always does. */
-  hasLeader(): boolean;
+  /** Refuses and cancels streams that ask for a leader while the member has none. */
+  leader: LeaderMonitor;
 }
 
 /**
@@ -61,7 +62,8 @@ export function watchService(deps: WatchDeps) {
             : toServiceError(error);
         call.emit("error", serviceError);
       };
-      if (call.metadata.get("hasleader")[0] === "true" && !deps.hasLeader()) {
+      const requiresLeader = LeaderMonitor.requiresLeader(call.metadata);
+      if (requiresLeader && !deps.leader.hasLeader()) {
         fail(new EtcdServerError("noLeader"));
         return;
       }
@@ -75,10 +77,20 @@ export function watchService(deps: WatchDeps) {
         fail(error);
         return;
       }
+      const untrack = requiresLeader
+        ? deps.leader.track(() => {
+            session.close();
+            fail(new EtcdServerError("noLeader"));
+          })
+        : () => undefined;
+      const close = () => {
+        untrack();
+        session.close();
+      };
       call.on("data", (request: etcdserverpb.WatchRequest) => session.handle(request));
-      call.on("cancelled", () => session.close());
-      call.on("error", () => session.close());
-      call.on("close", () => session.close());
+      call.on("cancelled", close);
+      call.on("error", close);
+      call.on("close", close);
     },
   };
 }

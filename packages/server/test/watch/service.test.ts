@@ -1,10 +1,14 @@
 import { credentials, Metadata, Server, ServerCredentials, type ServiceError } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import { afterEach, describe, expect, it } from "vitest";
+import { LeaderMonitor } from "../../src/rpc/leader-monitor.js";
 import { watchService, watchServiceDefinition } from "../../src/rpc/watch.js";
 import type { WatchHub } from "../../src/watch/index.js";
 import { Harness, req } from "../apply/harness.js";
 import { create, hubOver } from "./support.js";
+
+/** A short election timeout, so the leader monitor's three timeouts pass quickly. */
+const ELECTION_TIMEOUT_MS = 100;
 
 /** The Watch service over real gRPC on loopback, in-process: metadata, limits, shutdown. */
 describe("Watch service", () => {
@@ -12,12 +16,17 @@ describe("Watch service", () => {
   let server: Server;
   let client: etcdserverpb.WatchClient;
   let hub: WatchHub;
+  let monitor: LeaderMonitor;
+  /** The member's leader as the monitor sees it (0n: none). */
+  let lead = 1n;
 
   async function start(hasLeader: boolean, maxStreams = 100, streamBufferBytes = 4 << 20): Promise<void> {
     h = Harness.open();
     hub = hubOver(h.sm, { maxStreams, streamBufferBytes });
+    lead = hasLeader ? 1n : 0n;
+    monitor = new LeaderMonitor(() => lead, ELECTION_TIMEOUT_MS);
     server = new Server();
-    server.addService(watchServiceDefinition(), watchService({ hub, hasLeader: () => hasLeader }));
+    server.addService(watchServiceDefinition(), watchService({ hub, leader: monitor }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) =>
         error ? reject(error) : resolve(p),
@@ -29,6 +38,7 @@ describe("Watch service", () => {
   afterEach(async () => {
     client.close();
     server.forceShutdown();
+    monitor.close();
     hub.close();
     await h.close();
   });
@@ -53,6 +63,27 @@ describe("Watch service", () => {
     const { stream, outcome } = firstOutcome();
     expect(await outcome).toMatchObject({ created: true, watchId: 0n });
     stream.cancel();
+  });
+
+  it("cancels a hasleader=true stream only after three election timeouts without a leader", async () => {
+    await start(true);
+    const metadata = new Metadata();
+    metadata.set("hasleader", "true");
+    const { stream, outcome } = firstOutcome(metadata);
+    expect(await outcome).toMatchObject({ created: true });
+    const ended = new Promise<{ code: number; details: string }>((resolve) =>
+      stream.once("error", (e: ServiceError) => resolve({ code: e.code, details: e.details })),
+    );
+    const endedAt = ended.then(() => performance.now());
+    // An election shorter than that leaves the stream alone.
+    lead = 0n;
+    await new Promise((resolve) => setTimeout(resolve, 1.5 * ELECTION_TIMEOUT_MS));
+    lead = 2n;
+    await new Promise((resolve) => setTimeout(resolve, 2 * ELECTION_TIMEOUT_MS));
+    const lostAt = performance.now();
+    lead = 0n;
+    expect(await ended).toEqual({ code: 14, details: "etcdserver: no leader" });
+    expect((await endedAt) - lostAt).toBeGreaterThanOrEqual(2 * ELECTION_TIMEOUT_MS);
   });
 
   it("refuses streams beyond the member's limit and frees a slot when a stream ends", async () => {
