@@ -3,6 +3,7 @@ import {
   type InitialClusterState,
   initialClusterFromName,
   KeywayServer,
+  MemberRemovedError,
   parseInitialCluster,
   parseUrlList,
   type ServerConfig,
@@ -198,6 +199,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     logger,
   };
   const server = await KeywayServer.start(config, (error) => {
+    if (error instanceof MemberRemovedError) {
+      // etcd logs this and exits with status 0: a removed member is not a failed one.
+      logger.warn({}, error.message);
+      process.exit(0);
+    }
     logger.fatal(
       { err: error },
       "fatal member failure, stopping: durability or state can no longer be promised",

@@ -6,6 +6,7 @@ export {
   parseInitialCluster,
   parseUrlList,
 } from "./cluster/initial-cluster.js";
+export { MemberRemovedError } from "./cluster/join.js";
 export { computeClusterId, computeMemberId } from "./cluster/member-id.js";
 export type { Member, MemberChange } from "./cluster/membership.js";
 export { DEFAULTS, ETCD_API_VERSION, type ServerConfig } from "./config.js";

@@ -73,7 +73,8 @@ export class KeywayServer implements AsyncDisposable {
   /**
    * Opens the data dir, recovers (backend, then WAL entries the backend has not applied), and
    * starts serving. `onFatal` is called if durability can no longer be promised (a WAL write or
-   * fsync failed); the caller should exit.
+   * fsync failed), or with a MemberRemovedError (cluster/join.ts) once the member applied its own removal;
+   * the caller should exit.
    */
   static async start(config: ServerConfig, onFatal: (error: Error) => void): Promise<KeywayServer> {
     const { logger } = config;
