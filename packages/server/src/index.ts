@@ -6,9 +6,9 @@ export {
   parseInitialCluster,
   parseUrlList,
 } from "./cluster/initial-cluster.js";
-export { MemberRemovedError } from "./cluster/join.js";
 export { computeClusterId, computeMemberId } from "./cluster/member-id.js";
 export type { Member, MemberChange } from "./cluster/membership.js";
+export { MemberRemovedError } from "./cluster/removal.js";
 export { DEFAULTS, ETCD_API_VERSION, type ServerConfig } from "./config.js";
 export { EtcdServerError } from "./errors.js";
 export { PeerProtocolError } from "./peer/errors.js";

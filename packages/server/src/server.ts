@@ -8,8 +8,9 @@ import { Registry } from "prom-client";
 import type { StateMachine } from "./apply/index.js";
 import { bootstrapMembers, initialIdentity, initialMembers, publishAttributes } from "./cluster/bootstrap.js";
 import { LEARNER_READY, RaftClusterControl } from "./cluster/control.js";
-import { leaderKnown, stopWhenRemoved } from "./cluster/join.js";
+import { leaderKnown } from "./cluster/join.js";
 import { PeerLink } from "./cluster/peer-link.js";
+import { stopWhenRemoved } from "./cluster/removal.js";
 import { LocalKv } from "./concurrency/local-kv.js";
 import {
   electionTicks,
@@ -73,7 +74,7 @@ export class KeywayServer implements AsyncDisposable {
   /**
    * Opens the data dir, recovers (backend, then WAL entries the backend has not applied), and
    * starts serving. `onFatal` is called if durability can no longer be promised (a WAL write or
-   * fsync failed), or with a MemberRemovedError (cluster/join.ts) once the member applied its own removal;
+   * fsync failed), or with a MemberRemovedError (cluster/removal.ts) once the member applied its own removal;
    * the caller should exit.
    */
   static async start(config: ServerConfig, onFatal: (error: Error) => void): Promise<KeywayServer> {
