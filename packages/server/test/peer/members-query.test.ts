@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Member } from "../../src/cluster/membership.js";
+import { decodeHello, encodeHello, helloRefusal } from "../../src/peer/handshake.js";
 import { queryMembers } from "../../src/peer/members-query.js";
 import { logged, startMember, type TestMember } from "./members.js";
 
@@ -64,5 +65,15 @@ describe("members query (a joining member's first question)", () => {
     expect(performance.now() - began).toBeLessThan(2000);
     silent.close();
     await expect(queryMembers([], 300)).rejects.toThrow("no peer URLs to query");
+  });
+
+  it("a join hello carries no ids; no other purpose may be id-less", () => {
+    const join = { purpose: "join" as const, clusterId: 0n, from: 0n, to: 0n };
+    expect(decodeHello(encodeHello(join).subarray(5))).toEqual(join);
+    expect(helloRefusal(join, 1n, 0xc1n)).toBeUndefined();
+    expect(helloRefusal({ ...join, clusterId: 0xc1n, to: 1n }, 1n, 0xc1n)).toBe(
+      "a members query carries no ids",
+    );
+    expect(helloRefusal({ ...join, purpose: "stream" }, 1n, 0xc1n)).toMatch(/cluster id mismatch/);
   });
 });
