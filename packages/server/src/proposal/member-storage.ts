@@ -120,7 +120,7 @@ export async function openMemberStorage(options: MemberStorageOptions): Promise<
       lastIndex,
       walEntries: replay.entries.length,
     });
-    if (isAlone(start.confState, options.memberId)) {
+    if (member.proposer.isSoleVoter) {
       // It leads at once: serve only once the whole log, and the new term's empty entry, is
       // applied, so a restarted one-member cluster answers with everything it acknowledged.
       member.proposer.campaign();
@@ -175,11 +175,6 @@ async function startRaft(options: MemberStorageOptions, wal: Wal, replay: WalRep
     ...(raft.logger && { logger: raft.logger }),
   });
   return { node, log, confState };
-}
-
-/** Whether `memberId` is the only voter: it needs no election timeout to lead. */
-function isAlone(confState: ConfState, memberId: bigint): boolean {
-  return confState.voters.length === 1 && confState.voters[0] === memberId;
 }
 
 function fromWalEntry(entry: WalEntry): Entry {

@@ -306,9 +306,19 @@ export class Proposer {
    */
   linearizableRead(): Promise<void> {
     if (this.failure !== undefined || this.closed) return Promise.reject(new EtcdServerError("stopped"));
+    // The only voter leads for good: its own commit index is the cluster's, no round needed.
+    if (this.leadership.isLeader && this.isSoleVoter) {
+      return this.applied >= this.commit ? Promise.resolve() : this.appliedUpTo(this.commit);
+    }
     const read = this.reads.read(this.options.now() + this.options.requestTimeoutMs);
     this.schedule();
     return read;
+  }
+
+  /** Whether this member is the only voter: it needs no election timeout, nor a ReadIndex round, to lead. */
+  get isSoleVoter(): boolean {
+    const { voters } = this.confState;
+    return voters.length === 1 && voters[0] === this.options.memberId;
   }
 
   /** Resolves once the member has applied everything up to `index`. */
