@@ -70,8 +70,16 @@ export async function startKeywayProcess(options: StartOptions = {}): Promise<Ke
     child.once("close", (code) => reject(new Error(`keyway exited with ${code} before serving:\n${output}`))),
   );
   const probe = options.answeringOnly === true ? ["member", "list"] : undefined;
-  await Promise.race([waitHealthy(endpoint, undefined, undefined, probe), exitedEarly]);
-  exitedEarly.catch(() => undefined);
+  try {
+    await Promise.race([waitHealthy(endpoint, undefined, undefined, probe), exitedEarly]);
+  } catch (error) {
+    // A member that never became healthy must not outlive the test that started it.
+    await stopProcess(child, "SIGKILL");
+    if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  } finally {
+    exitedEarly.catch(() => undefined);
+  }
 
   const member: KeywayProcess = {
     endpoint,
