@@ -7,7 +7,7 @@ import { type ServiceHandlers, unary } from "./unary.js";
 /** etcd's default backend quota (`--quota-backend-bytes`), reported by Status. */
 const QUOTA_BACKEND_BYTES = 2n * 1024n * 1024n * 1024n;
 
-/** The Raft node's state as Status reports it (the Raft wiring provides it). */
+/** The Raft node's state as Status reports it (server.ts answers from the proposer). */
 export interface RaftStatusSource {
   /** The leader's member id, 0n when there is none. */
   leader(): bigint;

@@ -8,7 +8,7 @@ import { fillHeader, type HeaderSource } from "./header.js";
 import { type ServiceHandlers, unary } from "./unary.js";
 
 /**
- * What the Cluster service's membership changes need from the member: the Raft wiring
+ * What the Cluster service's membership changes need from the member: `cluster/control.ts`
  * implements it (etcd's EtcdServer.AddMember / RemoveMember / UpdateMember / PromoteMember).
  */
 export interface ClusterControl {
