@@ -117,11 +117,25 @@ describe("a 3-member Keyway cluster", () => {
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
   }, 60_000);
 
-  it("hands leadership over with MoveLeader", async () => {
+  it("hands leadership over with MoveLeader while the leader is busy with writes", async () => {
     const lead = await leaderIndex();
     const target = (lead + 1) % 3;
     const targetId = (await on(target).maintenance.status()).memberId;
-    await admin().maintenance.moveLeader(targetId, { endpoint: cluster.endpoints[lead] as string });
+    // Writes keep the leader's Raft loop busy, so the transfer arrives while a Ready is out.
+    const writer = on(lead);
+    let stop = false;
+    const load = Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; !stop; i++) await writer.kv.put(`move/${w}/${i}`, "x").catch(() => undefined);
+      }),
+    );
+    await sleep(200);
+    try {
+      await admin().maintenance.moveLeader(targetId, { endpoint: cluster.endpoints[lead] as string });
+    } finally {
+      stop = true;
+      await load;
+    }
     const all = await statuses();
     expect(all.every((s) => s.leader === targetId)).toBe(true);
   });

@@ -105,8 +105,12 @@ export class Proposer {
   /** Waiting to be handed to the node (arrived during a Ready, or no leader yet). */
   private unproposed: Waiter[] = [];
   private inbox: Message[] = [];
-  private unreachable = new Set<bigint>();
-  private snapshotReports: Array<{ id: bigint; delivered: boolean }> = [];
+  /**
+   * Calls on the node asked for from outside the loop (an election, a leader transfer, the
+   * transport's reports): the node takes no call while a Ready is out, so they wait for the next
+   * turn of the loop, like everything else.
+   */
+  private commands: Array<(node: RawNode) => void> = [];
   private commit = 0;
   private ticks = 0;
   private busy = false;
@@ -189,8 +193,7 @@ export class Proposer {
 
   /** Starts an election now (a member alone in its cluster then leads at once). */
   campaign(): void {
-    this.node.campaign();
-    this.schedule();
+    this.command((node) => node.campaign());
   }
 
   /** Lets `ticks` ticks pass at once. */
@@ -207,14 +210,12 @@ export class Proposer {
 
   /** Tells the node that a peer could not be reached (the next Ready will probe it again). */
   reportUnreachable(id: bigint): void {
-    this.unreachable.add(id);
-    this.schedule();
+    this.command((node) => node.reportUnreachable(id));
   }
 
   /** Tells the node whether a snapshot sent to `id` arrived (its progress waits for this). */
   reportSnapshot(id: bigint, delivered: boolean): void {
-    this.snapshotReports.push({ id, delivered });
-    this.schedule();
+    this.command((node) => node.reportSnapshot(id, delivered));
   }
 
   /** Highest log index known committed (etcd's Status raftIndex). */
@@ -292,8 +293,7 @@ export class Proposer {
   /** Hands leadership to `target` (etcd's MoveLeader); resolves once the leader is `target`. */
   async transferLeadership(target: bigint): Promise<void> {
     const deadline = this.options.now() + this.options.requestTimeoutMs;
-    this.node.transferLeader(target);
-    this.schedule();
+    this.command((node) => node.transferLeader(target));
     while (this.leadership.lead !== target) {
       if (this.options.now() > deadline) throw new EtcdServerError("timeoutLeaderTransfer");
       await new Promise((resolve) => setTimeout(resolve, this.options.tickMs));
@@ -357,6 +357,11 @@ export class Proposer {
     this.schedule();
   }
 
+  private command(command: (node: RawNode) => void): void {
+    this.commands.push(command);
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.scheduled || this.busy || this.failure !== undefined) return;
     this.scheduled = true;
@@ -375,9 +380,7 @@ export class Proposer {
       this.inbox = [];
       // A refusal (a response from a removed member) is normal operation: the message is dropped.
       for (const message of inbox) node.step(message);
-      for (const id of this.unreachable) node.reportUnreachable(id);
-      this.unreachable.clear();
-      for (const { id, delivered } of this.snapshotReports.splice(0)) node.reportSnapshot(id, delivered);
+      for (const command of this.commands.splice(0)) command(node);
       this.proposeWaiting();
       if (this.reads.wantsRequest && this.leadership.lead !== NONE) {
         node.readIndex(this.reads.issue(this.options.now()));

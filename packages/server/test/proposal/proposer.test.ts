@@ -110,6 +110,15 @@ describe("Proposer", () => {
     await expect(proposer.propose(put("after", "x".repeat(900)))).resolves.toMatchObject({ ok: true });
   });
 
+  it("takes a leader transfer asked for while a Ready is being carried out", async () => {
+    // The node takes no call until the Ready is advanced: the WAL write of this put is still out.
+    const write = proposer.propose(put("a"));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(proposer.transferLeadership(1n)).resolves.toBeUndefined();
+    await expect(write).resolves.toMatchObject({ ok: true });
+    expect(fatal).toBeUndefined();
+  });
+
   it("refuses the batch and stops the member when apply throws, without an unhandled rejection", async () => {
     await stateMachine.close();
     const first = proposer.propose(put("a"));
