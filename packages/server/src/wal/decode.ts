@@ -44,7 +44,10 @@ export interface DecodedSegment {
   records: WalRecord[];
   /** `recordOffsets[k]` is the byte offset of `records[k]` in the file. */
   recordOffsets: number[];
-  /** Offset just after the last good record (where a torn tail is cut). */
+  /**
+   * Offset just after the last good record: where a torn tail is cut, and where writes continue
+   * (zeros after it are preallocated room).
+   */
   validBytes: number;
   damage: SegmentDamage | undefined;
 }
@@ -68,6 +71,8 @@ export function decodeSegment(buf: Buffer): DecodedSegment {
   let offset = FILE_HEADER.length;
   while (offset < buf.length) {
     const frame = readFrame(buf, offset);
+    // Zeros to the end are room preallocated for writes that never came, not damage.
+    if (!frame.ok && isZeroFrom(buf, offset)) break;
     if (!frame.ok) {
       const torn = frame.incomplete || isTornLastWrite(buf, offset, frame.type);
       return { records, recordOffsets, validBytes: offset, damage: { offset, reason: frame.reason, torn } };
@@ -81,6 +86,17 @@ export function decodeSegment(buf: Buffer): DecodedSegment {
     offset = frame.end;
   }
   return { records, recordOffsets, validBytes: offset, damage: undefined };
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether every byte of `buf` from `offset` on is zero. */
+function isZeroFrom(buf: Buffer, offset: number): boolean {
+  for (let at = offset; at < buf.length; at += ZEROS.length) {
+    const end = Math.min(at + ZEROS.length, buf.length);
+    if (!buf.subarray(at, end).equals(ZEROS.subarray(0, end - at))) return false;
+  }
+  return true;
 }
 
 function readFrame(buf: Buffer, offset: number): Frame {
@@ -162,8 +178,8 @@ function decodeSnapshot(
 /**
  * Whether a complete but bad frame at `offset` (of `type` when its header was readable) lies in
  * the last write of the file, which a crash may have torn anywhere. It does when the valid frames
- * after it hold no commit record, or only the last write's own one, ending the file; then the bad
- * frame cannot itself be a commit record. Runs only on damage: scans every offset after it.
+ * after it hold no commit record, or only the last write's own one, ending the records (only
+ * preallocated zeros after it); then the bad frame cannot itself be a commit record. Runs only on damage: scans every offset after it.
  */
 function isTornLastWrite(buf: Buffer, offset: number, type: RecordType | undefined): boolean {
   let commits = 0;
@@ -184,7 +200,8 @@ function isTornLastWrite(buf: Buffer, offset: number, type: RecordType | undefin
   }
   if (commits === 0) return true;
   const isCommit = type === RecordType.commit || (type === undefined && resemblesCommitRecord(buf, offset));
-  return commits === 1 && lastCommitEnd === buf.length && !isCommit;
+  const endsTheRecords = lastCommitEnd === buf.length || isZeroFrom(buf, lastCommitEnd);
+  return commits === 1 && endsTheRecords && !isCommit;
 }
 
 /**

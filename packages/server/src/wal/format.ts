@@ -7,7 +7,9 @@
  * A segment starts with an 8-byte file header: ASCII `KWAL` + uint32 LE format version (1), then
  * a `metadata` record, then the current `snapshot` and `hardState` records when there are any, so
  * every segment is self-contained once older ones are released, then a `commit` record. Then
- * records until the end, in writes (group commits) that each end with a `commit` record.
+ * records, in writes (group commits) that each end with a `commit` record, up to the end of the
+ * file or to zeros that run to the end: room written ahead of the records (preallocation), so that
+ * an O_DSYNC write or fdatasync need not also commit a new file size to the file system's journal.
  *
  * Record (all integers little-endian):
  * ```

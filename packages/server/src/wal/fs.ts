@@ -3,13 +3,18 @@
  * ({@link nodeWalFs}); a simulated twin (test/sim/) models a machine whose unsynced writes are
  * lost or torn by a crash, so recovery can be checked at thousands of crash points in-process.
  */
-import { constants } from "node:fs";
+import { constants, writeSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 
 /** An open file. Positions and lengths are in bytes. */
 export interface WalFile {
   /** Writes `length` bytes of `buf` from `offset` at file position `position`; returns bytes written. */
   write(buf: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /**
+   * The same write made on the calling thread, which it blocks until done (with O_DSYNC, until
+   * the data is durable); returns bytes written.
+   */
+  writeNow(buf: Buffer, offset: number, length: number, position: number): number;
   /** Makes the file's data durable (fdatasync). */
   datasync(): Promise<void>;
   /** Makes data and metadata durable (fsync); on a directory, its entries. */
@@ -51,6 +56,7 @@ export const nodeWalFs: WalFs = {
     return {
       write: async (buf, offset, length, position) =>
         (await fh.write(buf, offset, length, position)).bytesWritten,
+      writeNow: (buf, offset, length, position) => writeSync(fh.fd, buf, offset, length, position),
       datasync: () => fh.datasync(),
       sync: () => fh.sync(),
       truncate: (length) => fh.truncate(length),

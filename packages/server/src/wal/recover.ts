@@ -25,6 +25,8 @@ export interface Recovered {
   tailBytes: number;
   /** Bytes of a torn tail to cut off the last segment (0 when none). */
   tornBytes: number;
+  /** Length of the last segment's file (its zeros after `tailBytes` are preallocated room). */
+  tailFileBytes: number;
 }
 
 /** Reads back every segment in `dir`, cutting a torn tail off the last one. */
@@ -36,6 +38,7 @@ export async function recoverDir(fs: WalFs, dir: string, logger: WalLogger | und
   const segments: RecoveredSegment[] = [];
   let tailBytes = 0;
   let tornBytes = 0;
+  let tailFileBytes = 0;
   for (const [i, name] of names.entries()) {
     const path = join(dir, name.name);
     const buf = await fs.readFile(path);
@@ -61,10 +64,11 @@ export async function recoverDir(fs: WalFs, dir: string, logger: WalLogger | und
     }
     segments.push({ ...name, maxEntryIndex });
     tailBytes = decoded.validBytes;
+    tailFileBytes = buf.length;
   }
   const problem = state.finish();
   if (problem !== undefined) throw new WalCorruptError(dir, -1, problem);
-  return { state, segments, tailBytes, tornBytes };
+  return { state, segments, tailBytes, tornBytes, tailFileBytes };
 }
 
 function checkContiguous(dir: string, names: readonly SegmentName[]): void {

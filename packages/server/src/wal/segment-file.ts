@@ -84,6 +84,13 @@ export async function writeFully(fh: WalFile, buf: Buffer, position: number): Pr
   }
 }
 
+/** {@link writeFully} on the calling thread ({@link WalFile.writeNow}). */
+export function writeFullyNow(fh: WalFile, buf: Buffer, position: number): void {
+  for (let written = 0; written < buf.length; ) {
+    written += fh.writeNow(buf, written, buf.length - written, position + written);
+  }
+}
+
 /** fsyncs a directory so that entries created, renamed or removed in it are durable. */
 export async function fsyncDir(fs: WalFs, dir: string): Promise<void> {
   const fh = await fs.open(dir, "r");

@@ -117,18 +117,20 @@ export class SimDisk implements WalFs {
       inode.durable = Buffer.from(inode.data);
       inode.unsynced = [];
     };
+    const writeNow = (buf: Buffer, offset: number, length: number, position: number) => {
+      this.step();
+      const bytes = Buffer.from(buf.subarray(offset, offset + length));
+      inode.data = writeAt(inode.data, bytes, position);
+      inode.unsynced.push({ kind: "write", position, bytes });
+      if (dataSync) {
+        inode.durable = Buffer.from(inode.data);
+        inode.unsynced = [];
+      }
+      return length;
+    };
     return {
-      write: async (buf, offset, length, position) => {
-        this.step();
-        const bytes = Buffer.from(buf.subarray(offset, offset + length));
-        inode.data = writeAt(inode.data, bytes, position);
-        inode.unsynced.push({ kind: "write", position, bytes });
-        if (dataSync) {
-          inode.durable = Buffer.from(inode.data);
-          inode.unsynced = [];
-        }
-        return length;
-      },
+      write: async (buf, offset, length, position) => writeNow(buf, offset, length, position),
+      writeNow,
       datasync: sync,
       sync,
       truncate: async (length) => {
@@ -146,6 +148,9 @@ export class SimDisk implements WalFs {
     };
     return {
       write: refuse,
+      writeNow: () => {
+        throw errno("EISDIR", dir);
+      },
       truncate: refuse,
       datasync: async () => this.syncDir(dir),
       sync: async () => this.syncDir(dir),

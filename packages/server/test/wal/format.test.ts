@@ -57,12 +57,15 @@ describe("wal framing", () => {
     expect(decodeSegment(buf).damage).toEqual({ offset: 0, reason: "bad segment file header", torn: false });
   });
 
-  it("never decodes zeros, and calls a zero-filled tail torn", () => {
+  it("reads zeros that run to the end as room after the records, and zeros before a record as damage", () => {
     const good = segment([batch]);
     const decoded = decodeSegment(Buffer.concat([good, Buffer.alloc(4096)]));
     expect(decoded.records).toHaveLength(8);
     expect(decoded.validBytes).toBe(good.length);
-    expect(decoded.damage).toMatchObject({ offset: good.length, reason: "bad record header", torn: true });
+    expect(decoded.damage).toBeUndefined();
+    const gap = decodeSegment(Buffer.concat([good, Buffer.alloc(4096), Buffer.from([1])]));
+    expect(gap.validBytes).toBe(good.length);
+    expect(gap.damage).toMatchObject({ offset: good.length, reason: "bad record header", torn: true });
   });
 
   it("calls a record cut by the end of the file torn, at every cut point", () => {
@@ -71,9 +74,11 @@ describe("wal framing", () => {
     const commitStart = full.length - 12;
     for (let cut = good.length + 1; cut < full.length; cut += cut < commitStart - 100 ? 97 : 1) {
       const decoded = decodeSegment(full.subarray(0, cut));
-      // A cut at or inside the final commit record leaves the entry before it whole.
+      // A cut at or inside the final commit record leaves the entry before it whole. A cut that
+      // leaves only zeros of it (its length field) looks like preallocated room: no damage.
       expect(decoded.validBytes).toBe(cut < commitStart ? good.length : commitStart);
-      expect(decoded.damage?.torn).toBe(cut === commitStart ? undefined : true);
+      const onlyZerosLeft = cut >= commitStart && full.subarray(commitStart, cut).every((b) => b === 0);
+      expect(decoded.damage?.torn).toBe(onlyZerosLeft ? undefined : true);
     }
   });
 

@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
+import { decodeSegment } from "../../src/wal/decode.js";
 import type { WalEntry, WalLogger } from "../../src/wal/index.js";
 
 /** A fresh temp directory, removed when the current test finishes. */
@@ -42,4 +43,9 @@ export function memoryLogger(): WalLogger & { lines: Array<{ level: string; obj:
 /** Segment file names of `dir`, sorted. */
 export async function segmentFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith(".wal")).sort();
+}
+
+/** Bytes of a segment file up to the end of its records (preallocated zeros after it not counted). */
+export async function recordBytes(path: string): Promise<number> {
+  return decodeSegment(await readFile(path)).validBytes;
 }

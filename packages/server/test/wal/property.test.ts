@@ -1,11 +1,11 @@
-import { readdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { readdir, readFile, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { batchSize, COMMIT_RECORD_BYTES } from "../../src/wal/format.js";
 import type { HardState, WalBatch, WalEntry, WalSnapshot } from "../../src/wal/index.js";
 import { Wal, WalCorruptError } from "../../src/wal/index.js";
-import { memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
+import { memoryLogger, recordBytes, segmentFiles, summary, tempDir } from "./helpers.js";
 
 /**
  * One abstract append: how far back it rewrites, how many entries, optional snapshot / hard state,
@@ -92,7 +92,7 @@ const damageArb: fc.Arbitrary<Damage> = fc.record({
 async function lastSegment(dir: string): Promise<{ path: string; size: number }> {
   const names = (await readdir(dir)).filter((n) => n.endsWith(".wal")).sort();
   const path = join(dir, names.at(-1)!);
-  return { path, size: (await stat(path)).size };
+  return { path, size: await recordBytes(path) };
 }
 
 /** One group commit: the last segment before and after it, its bytes, batches written through it. */
@@ -184,7 +184,7 @@ describe("Wal crash property", () => {
           const spans = await Promise.all(
             files.map(async (path) => ({
               path,
-              bytes: path === last.path ? lastWriteStart : (await stat(path)).size,
+              bytes: path === last.path ? lastWriteStart : await recordBytes(path),
             })),
           );
           const { path, offset } = locate(

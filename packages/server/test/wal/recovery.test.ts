@@ -2,7 +2,8 @@ import { appendFile, readFile, rm, stat, truncate, writeFile } from "node:fs/pro
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Wal, WalCorruptError } from "../../src/wal/index.js";
-import { entries, memoryLogger, segmentFiles, summary, tempDir } from "./helpers.js";
+import { PREALLOCATION_BYTES } from "../../src/wal/wal.js";
+import { entries, memoryLogger, recordBytes, segmentFiles, summary, tempDir } from "./helpers.js";
 
 /** File header (8), empty metadata record (12), commit record (12): where appended records start. */
 const FIRST_RECORD_OFFSET = 32;
@@ -28,7 +29,7 @@ async function flipByte(path: string, offset: number): Promise<void> {
 describe("Wal recovery of a torn tail", () => {
   it("cuts a partial last record, logs it, keeps earlier records and continues appending", async () => {
     const { dir, last } = await filledWal(10);
-    const fullBytes = (await stat(last)).size;
+    const fullBytes = await recordBytes(last);
     await truncate(last, fullBytes - 50);
     const logger = memoryLogger();
     const { wal, replay } = await Wal.open({ dir, logger });
@@ -41,6 +42,7 @@ describe("Wal recovery of a torn tail", () => {
       droppedBytes: APPEND_BYTES - 50,
     });
     expect((await stat(last)).size).toBe(fullBytes - APPEND_BYTES);
+    expect(await recordBytes(last)).toBe(fullBytes - APPEND_BYTES);
     await wal.append({ entries: entries(10, 12, 2) });
     await wal.close();
     const again = await Wal.open({ dir, logger });
@@ -67,12 +69,37 @@ describe("Wal recovery of a torn tail", () => {
     expect(summary(again.replay.entries)).toEqual(summary(entries(1, 6, 1, 100)));
   });
 
-  it("cuts a zero-filled tail (blocks the crash left unwritten)", async () => {
+  it("reads zeros after the last record as room to write in: preallocated, or left by a crash", async () => {
     const { dir, last } = await filledWal(5);
     await appendFile(last, Buffer.alloc(8192));
-    const { wal, replay } = await Wal.open({ dir });
-    await wal.close();
+    const logger = memoryLogger();
+    const { wal, replay } = await Wal.open({ dir, logger });
     expect(summary(replay.entries)).toEqual(summary(entries(1, 5, 1, 100)));
+    await wal.append({ entries: entries(6, 6, 1, 100) });
+    await wal.close();
+    expect(logger.lines.filter((l) => l.level === "warn")).toHaveLength(0);
+    const again = await Wal.open({ dir });
+    await again.wal.close();
+    expect(summary(again.replay.entries)).toEqual(summary(entries(1, 6, 1, 100)));
+  });
+
+  it("writes zeros ahead of the records and continues after the records, not after the zeros", async () => {
+    const dir = await tempDir();
+    const { wal } = await Wal.open({ dir });
+    await wal.append({ entries: entries(1, 1, 1, 100) });
+    const [name] = await segmentFiles(dir);
+    const path = join(dir, name!);
+    expect((await stat(path)).size).toBe(PREALLOCATION_BYTES + FIRST_RECORD_OFFSET);
+    expect(await recordBytes(path)).toBe(FIRST_RECORD_OFFSET + APPEND_BYTES);
+    await wal.close();
+    const reopened = await Wal.open({ dir });
+    await reopened.wal.append({ entries: entries(2, 2, 1, 100) });
+    await reopened.wal.close();
+    expect(await recordBytes(path)).toBe(FIRST_RECORD_OFFSET + 2 * APPEND_BYTES);
+    expect((await stat(path)).size).toBe(PREALLOCATION_BYTES + FIRST_RECORD_OFFSET);
+    const again = await Wal.open({ dir });
+    await again.wal.close();
+    expect(summary(again.replay.entries)).toEqual(summary(entries(1, 2, 1, 100)));
   });
 
   it("cuts a last batch whose middle sector was never written, even though its end was", async () => {
@@ -120,7 +147,9 @@ describe("Wal corruption", () => {
     const files = await segmentFiles(dir);
     expect(files.length).toBeGreaterThan(1);
     const first = join(dir, files[0]!);
-    await truncate(first, (await stat(first)).size - 10);
+    // Into the last entry: a cut that left only the zero length field of the commit record would
+    // read as a clean end (preallocated room), and lose no entry.
+    await truncate(first, (await recordBytes(first)) - 30);
     await expect(Wal.open({ dir })).rejects.toThrow(`wal corrupt: ${first} at offset`);
   });
 
