@@ -30,6 +30,7 @@ import { encodeIdentity, loadOrCreateIdentity, type MemberIdentity } from "./mem
 import { type MemberStorage, openMemberStorage } from "./proposal/member-storage.js";
 import type { Proposer } from "./proposal/proposer.js";
 import { clusterService } from "./rpc/cluster.js";
+import { DirectUnary } from "./rpc/direct-unary.js";
 import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
@@ -159,10 +160,11 @@ export class KeywayServer implements AsyncDisposable {
       "grpc.enable_channelz": 0,
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
-    grpc.addService(
-      KV_SERVICE_DEFINITION,
-      kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps }),
-    );
+    const kv = kvService({ stateMachine, proposer, header, maxTxnOps: config.maxTxnOps });
+    grpc.addService(KV_SERVICE_DEFINITION, kv);
+    // KV's handlers read only the request: they may skip grpc-js's per-call machinery.
+    const direct = new DirectUnary(config.maxRequestBytes + GRPC_OVERHEAD_BYTES);
+    direct.add(KV_SERVICE_DEFINITION, kv);
     router = new LeaseRouter({
       lessor,
       leader: () => proposer.leader,
@@ -211,7 +213,7 @@ export class KeywayServer implements AsyncDisposable {
     registerWatchMetrics(watchHub, registry);
     const status = statusServer(registry);
 
-    const { listeners, boundAddresses } = await listenAll(grpc, config, status.accept);
+    const { listeners, boundAddresses } = await listenAll(grpc, direct, config, status.accept);
     logger.info({ listenClientUrls: config.listenClientUrls }, "serving client requests");
     return new KeywayServer(
       grpc,
@@ -366,6 +368,7 @@ function startLessor(stateMachine: StateMachine, proposer: Proposer, config: Ser
  */
 async function listenAll(
   grpc: Server,
+  direct: DirectUnary,
   config: ServerConfig,
   http1: (socket: Socket) => void,
 ): Promise<{ listeners: RepairedListener[]; boundAddresses: string[] }> {
@@ -375,6 +378,9 @@ async function listenAll(
     for (const url of config.listenClientUrls) {
       const { hostname, port } = parseListenUrl(url);
       const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+      if (!direct.attach(grpc)) {
+        config.logger.warn({ url }, "grpc-js internals changed: unary calls take grpc-js's path");
+      }
       listeners.push(
         await listenRepaired(injector, hostname, port, {
           onError: (err) => config.logger.warn({ err }, "client connection cut"),
