@@ -200,8 +200,7 @@ class DirectCall {
       return;
     }
     this.received = [];
-    const call = { request } as Parameters<AnyUnaryHandler>[0];
-    this.method.handler(call, (error, value) => {
+    this.method.handler(requestOnlyCall(request, this.method.path), (error, value) => {
       if (error) this.answerError(error);
       else this.answer(value);
     });
@@ -268,6 +267,22 @@ class DirectCall {
     };
     this.send(() => this.stream.respond(headers, { endStream: true }));
   }
+}
+
+/**
+ * The call a handler gets here: its request, and nothing else. Reading anything else throws, so a
+ * handler that starts to need the call's metadata or peer fails loudly (the `unary` adapter turns
+ * the throw into an UNKNOWN answer) instead of reading undefined.
+ */
+function requestOnlyCall(request: unknown, path: string): Parameters<AnyUnaryHandler>[0] {
+  return new Proxy({ request } as Parameters<AnyUnaryHandler>[0], {
+    get(target, key) {
+      if (key === "request") return target.request;
+      throw new Error(
+        `${path} is served without grpc-js's call object; its handler may read only call.request, not call.${String(key)}`,
+      );
+    },
+  });
 }
 
 /** The message of the complete frame at `at`, if one is there. */

@@ -1,6 +1,6 @@
 import { connect, constants, type IncomingHttpHeaders } from "node:http2";
 import { createServer, type Server as NetServer } from "node:net";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerUnaryCall } from "@grpc/grpc-js";
 import { etcdserverpb } from "@keyway/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdServerError } from "../../src/errors.js";
@@ -12,13 +12,17 @@ import { unary } from "../../src/rpc/unary.js";
 const MAX_RECEIVE = 4096;
 
 /** What a Range does, by its key: the differences between the two paths show in these. */
-const rangeByKey = unary(async (request: etcdserverpb.RangeRequest) => {
-  const key = Buffer.from(request.key).toString();
-  if (key === "slow") await new Promise((resolve) => setTimeout(resolve, 400));
-  if (key === "etcd-error") throw new EtcdServerError("requestTooLarge");
-  if (key === "bug") throw new Error("something broke");
-  return etcdserverpb.RangeResponse.fromPartial({ count: BigInt(key.length), more: key === "more" });
-});
+const rangeByKey = unary(
+  async (request: etcdserverpb.RangeRequest, call: ServerUnaryCall<unknown, unknown>) => {
+    const key = Buffer.from(request.key).toString();
+    if (key === "slow") await new Promise((resolve) => setTimeout(resolve, 400));
+    if (key === "etcd-error") throw new EtcdServerError("requestTooLarge");
+    if (key === "bug") throw new Error("something broke");
+    if (key === "peer")
+      return etcdserverpb.RangeResponse.fromPartial({ count: BigInt(call.getPeer().length) });
+    return etcdserverpb.RangeResponse.fromPartial({ count: BigInt(key.length), more: key === "more" });
+  },
+);
 
 interface Target {
   port: number;
@@ -171,6 +175,14 @@ describe("unary calls served directly on grpc-js's HTTP/2 sessions", () => {
     expect(gzip.headers["grpc-status"] ?? gzip.trailers["grpc-status"]).toBeDefined();
     const badTimeout = await same(range("a"), { "grpc-timeout": "soon" });
     expect(badTimeout.headers).toMatchObject({ "grpc-status": "13" });
+  });
+
+  it("refuses, loudly, a handler that reads more of the call than its request", async () => {
+    const seen = await send(direct.port, range("peer"));
+    expect(seen.headers).toMatchObject({ "grpc-status": "2" });
+    expect(decodeURI(String(seen.headers["grpc-message"]))).toBe(
+      "/etcdserverpb.KV/Range is served without grpc-js's call object; its handler may read only call.request, not call.getPeer",
+    );
   });
 
   it("survives a client that resets a call before the answer, and serves the next one", async () => {
