@@ -1,4 +1,4 @@
-export { type Encodable, encodeMessage } from "./encode.js";
+export { type Encodable, encodeGrpcFrame, encodeMessage, GRPC_FRAME_HEADER_BYTES } from "./encode.js";
 export * from "./errors.js";
 export * as authpb from "./gen/auth.pb.js";
 export * as health from "./gen/health.pb.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeMessage, etcdserverpb } from "../src/index.js";
+import { encodeGrpcFrame, encodeMessage, etcdserverpb } from "../src/index.js";
 
 const generated = <T>(type: { encode(m: T): { finish(): Uint8Array } }, message: T) =>
   Buffer.from(type.encode(message).finish());
@@ -46,5 +46,26 @@ describe("encodeMessage (one reused writer)", () => {
     const after = etcdserverpb.PutRequest.fromPartial({ key: Buffer.from("c"), value: Buffer.from("d") });
     expect(encodeMessage(etcdserverpb.PutRequest, after)).toEqual(generated(etcdserverpb.PutRequest, after));
     expect(first).toEqual(copy);
+  });
+});
+
+describe("encodeGrpcFrame", () => {
+  it("writes flag 0, the big-endian length, then the message, and leaves the next frame whole", () => {
+    const put = etcdserverpb.PutResponse.fromPartial({ header: { revision: 9n } });
+    const range = etcdserverpb.RangeResponse.fromPartial({
+      kvs: [{ key: Buffer.from("k"), value: Buffer.alloc(70_000, 7) }],
+      count: 1n,
+    });
+    const first = encodeGrpcFrame(etcdserverpb.PutResponse, put);
+    const second = encodeGrpcFrame(etcdserverpb.RangeResponse, range);
+    for (const [frame, message] of [
+      [first, generated(etcdserverpb.PutResponse, put)],
+      [second, generated(etcdserverpb.RangeResponse, range)],
+    ] as const) {
+      expect(frame[0]).toBe(0);
+      expect(frame.readUInt32BE(1)).toBe(message.length);
+      expect(frame.subarray(5).equals(message)).toBe(true);
+    }
+    expect(encodeMessage(etcdserverpb.PutResponse, put)).toEqual(generated(etcdserverpb.PutResponse, put));
   });
 });

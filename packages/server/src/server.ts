@@ -34,7 +34,7 @@ import { DirectUnary } from "./rpc/direct-unary.js";
 import { electionService } from "./rpc/election.js";
 import { fillHeader, type HeaderSource } from "./rpc/header.js";
 import { healthService } from "./rpc/health.js";
-import { KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
+import { KV_RESPONSES, KV_SERVICE_DEFINITION, kvService } from "./rpc/kv.js";
 import { LeaderMonitor } from "./rpc/leader-monitor.js";
 import { leaseService, localTimeToLive, proposeGrant } from "./rpc/lease.js";
 import { lockService } from "./rpc/lock.js";
@@ -164,7 +164,7 @@ export class KeywayServer implements AsyncDisposable {
     grpc.addService(KV_SERVICE_DEFINITION, kv);
     // KV's handlers read only the request: they may skip grpc-js's per-call machinery.
     const direct = new DirectUnary(config.maxRequestBytes + GRPC_OVERHEAD_BYTES);
-    direct.add(KV_SERVICE_DEFINITION, kv);
+    direct.add(KV_SERVICE_DEFINITION, kv, KV_RESPONSES);
     router = new LeaseRouter({
       lessor,
       leader: () => proposer.leader,

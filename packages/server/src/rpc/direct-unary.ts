@@ -6,12 +6,14 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
+import { type Encodable, encodeGrpcFrame, GRPC_FRAME_HEADER_BYTES } from "@keyway/api";
+import type { ResponseTypes } from "./shared-writer.js";
 
 /**
  * Unary calls served straight on the HTTP/2 sessions grpc-js accepted, without grpc-js's per-call
  * machinery (interceptor chain, metadata objects, a socket write and a turn between message and
  * trailers). That machinery was most of a member's CPU per call: with it out, puts with 1000
- * clients went 1.21× faster and linearizable reads 1.41× (docs/benchmarks.md).
+ * clients went 1.21× faster and linearizable reads 1.25× (docs/benchmarks.md).
  *
  * Only calls that grpc-js would serve the same way take this path: POST, a gRPC content type, no
  * compression, a valid `grpc-timeout` or none; everything else (and every streaming method) goes
@@ -29,15 +31,19 @@ export class DirectUnary {
 
   constructor(private readonly maxReceiveBytes: number) {}
 
-  /** Serves the unary methods of `definition` with the handlers of `implementation`. */
-  add(definition: ServiceDefinition, implementation: object): void {
+  /**
+   * Serves the unary methods of `definition` with the handlers of `implementation`; each answer
+   * is encoded as its type in `responses`, framed in the same copy (`encodeGrpcFrame`).
+   */
+  add<T extends ServiceDefinition>(definition: T, implementation: object, responses: ResponseTypes<T>): void {
     for (const [name, method] of Object.entries(definition)) {
       const handler = (implementation as Record<string, AnyUnaryHandler | undefined>)[name];
       if (method.requestStream || method.responseStream || handler === undefined) continue;
+      const type = responses[name as keyof T] as Encodable<unknown>;
       this.methods.set(method.path, {
         path: method.path,
         deserialize: (bytes) => method.requestDeserialize(bytes),
-        serialize: (value) => method.responseSerialize(value),
+        frame: (value) => encodeGrpcFrame(type, value),
         handler,
       });
     }
@@ -72,7 +78,8 @@ type AnyUnaryHandler = handleUnaryCall<unknown, unknown>;
 interface DirectMethod {
   path: string;
   deserialize(bytes: Buffer): unknown;
-  serialize(value: unknown): Buffer;
+  /** The response as a gRPC frame. */
+  frame(value: unknown): Buffer;
   handler: AnyUnaryHandler;
 }
 
@@ -94,8 +101,6 @@ const TIMEOUT_UNIT_MS: Record<string, number> = {
   u: 0.001,
   n: 0.000_001,
 };
-/** Flag byte and length in front of each gRPC message. */
-const FRAME_HEADER_BYTES = 5;
 /** Whether grpc-js includes why a request did not decode (its debug switch, read as it reads it). */
 const SEND_ERROR_DETAILS = (process.env.GRPC_NODE_DEBUG_SEND_ERROR_DETAILS ?? "false") === "true";
 
@@ -150,14 +155,14 @@ class DirectCall {
     if (this.answered) return;
     this.received.push(chunk);
     this.receivedBytes += chunk.length;
-    for (let at = this.messageEnds.at(-1) ?? 0; this.receivedBytes >= at + FRAME_HEADER_BYTES; ) {
+    for (let at = this.messageEnds.at(-1) ?? 0; this.receivedBytes >= at + GRPC_FRAME_HEADER_BYTES; ) {
       const length = this.body().readUInt32BE(at + 1);
       if (length > this.maxReceiveBytes) {
         const details = `Received message larger than max (${length} vs ${this.maxReceiveBytes})`;
         this.fail(status.RESOURCE_EXHAUSTED, details);
         return;
       }
-      at += FRAME_HEADER_BYTES + length;
+      at += GRPC_FRAME_HEADER_BYTES + length;
       this.messageEnds.push(at);
     }
     const second = this.messageEnds[1];
@@ -208,17 +213,13 @@ class DirectCall {
 
   private answer(value: unknown): void {
     if (this.settle()) return;
-    let message: Buffer;
+    let frame: Buffer;
     try {
-      message = this.method.serialize(value);
+      frame = this.method.frame(value);
     } catch {
       this.trailersOnly(status.INTERNAL, "Error serializing response");
       return;
     }
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + message.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.length, 1);
-    message.copy(frame, FRAME_HEADER_BYTES);
     const { stream } = this;
     this.send(() => {
       stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
@@ -287,8 +288,8 @@ function requestOnlyCall(request: unknown, path: string): Parameters<AnyUnaryHan
 
 /** The message of the complete frame at `at`, if one is there. */
 function completeFrame(body: Buffer, at: number): { start: number; end: number } | undefined {
-  if (at + FRAME_HEADER_BYTES > body.length) return undefined;
-  const start = at + FRAME_HEADER_BYTES;
+  if (at + GRPC_FRAME_HEADER_BYTES > body.length) return undefined;
+  const start = at + GRPC_FRAME_HEADER_BYTES;
   const end = start + body.readUInt32BE(at + 1);
   return end <= body.length ? { start, end } : undefined;
 }

@@ -11,22 +11,25 @@ import {
 import type { Proposer } from "../proposal/proposer.js";
 import { fillHeader, type HeaderSource } from "./header.js";
 import { expectOk } from "./outcome.js";
-import { withSharedWriter } from "./shared-writer.js";
+import { type ResponseTypes, withSharedWriter } from "./shared-writer.js";
 import { strictDecoding } from "./strict-decoding.js";
 import { unary } from "./unary.js";
+
+/** The message type of each KV method's response. */
+export const KV_RESPONSES: ResponseTypes<typeof etcdserverpb.KVService> = {
+  range: etcdserverpb.RangeResponse,
+  put: etcdserverpb.PutResponse,
+  deleteRange: etcdserverpb.DeleteRangeResponse,
+  txn: etcdserverpb.TxnResponse,
+  compact: etcdserverpb.CompactionResponse,
+};
 
 /**
  * etcd's KV service definition as the server registers it: requests checked against the wire
  * schema, responses encoded with one reused writer (the hottest calls of a member).
  */
 export const KV_SERVICE_DEFINITION: typeof etcdserverpb.KVService = strictDecoding(
-  withSharedWriter(etcdserverpb.KVService, {
-    range: etcdserverpb.RangeResponse,
-    put: etcdserverpb.PutResponse,
-    deleteRange: etcdserverpb.DeleteRangeResponse,
-    txn: etcdserverpb.TxnResponse,
-    compact: etcdserverpb.CompactionResponse,
-  }),
+  withSharedWriter(etcdserverpb.KVService, KV_RESPONSES),
 );
 
 /** What the KV service needs from the member. */

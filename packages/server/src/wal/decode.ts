@@ -179,7 +179,8 @@ function decodeSnapshot(
  * Whether a complete but bad frame at `offset` (of `type` when its header was readable) lies in
  * the last write of the file, which a crash may have torn anywhere. It does when the valid frames
  * after it hold no commit record, or only the last write's own one, ending the records (only
- * preallocated zeros after it); then the bad frame cannot itself be a commit record. Runs only on damage: scans every offset after it.
+ * preallocated zeros after it); then the bad frame cannot itself be a commit record. Runs only on
+ * damage: scans every offset after it.
  */
 function isTornLastWrite(buf: Buffer, offset: number, type: RecordType | undefined): boolean {
   let commits = 0;

@@ -5,7 +5,7 @@ import { etcdserverpb } from "@keyway/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdServerError } from "../../src/errors.js";
 import { DirectUnary } from "../../src/rpc/direct-unary.js";
-import { KV_SERVICE_DEFINITION } from "../../src/rpc/kv.js";
+import { KV_RESPONSES, KV_SERVICE_DEFINITION } from "../../src/rpc/kv.js";
 import { unary } from "../../src/rpc/unary.js";
 
 /** Largest message both servers accept. */
@@ -37,7 +37,7 @@ async function start(direct: boolean): Promise<Target> {
   const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
   if (direct) {
     const path = new DirectUnary(MAX_RECEIVE);
-    path.add(KV_SERVICE_DEFINITION, implementation);
+    path.add(KV_SERVICE_DEFINITION, implementation, KV_RESPONSES);
     expect(path.attach(grpc)).toBe(true);
   }
   const listener: NetServer = createServer((socket) => injector.injectConnection(socket));
